@@ -1,0 +1,1 @@
+"""The Avro contract as package data: avro/<version>/<Type>.avsc, every released version kept."""

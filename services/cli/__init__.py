@@ -1,0 +1,27 @@
+"""The `lienthong` command line: one group, with subcommands per area."""
+
+from __future__ import annotations
+
+import click
+
+from lienthong import __version__
+from lienthong.cli.context import pass_runtime
+from lienthong.cli.ops import directory_group, settings_group
+from lienthong.cli.topics import topics_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lienthong")
+def main() -> None:
+    """Lienthong: exchange official documents, reports and statuses between agencies over Kafka.
+
+    Settings come from LIENTHONG_* environment variables (see `lienthong settings show`);
+    the broker is LIENTHONG_KAFKA_BOOTSTRAP, default 127.0.0.1:9092.
+    """
+
+
+main.add_command(settings_group)
+main.add_command(directory_group)
+main.add_command(topics_group)
+
+__all__ = ["main", "pass_runtime"]

@@ -1,0 +1,1 @@
+"""Consumer service: exactly-once persistence of delivered events into SQLite or PostgreSQL."""

@@ -1,0 +1,1 @@
+"""The wire contract: Avro schemas, single-object codec, Kafka headers and identifiers."""

@@ -1,0 +1,1 @@
+"""The agency directory: agencies, endpoints, groups, and recipient resolution."""

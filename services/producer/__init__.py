@@ -1,0 +1,1 @@
+"""Producer service: agency backends publish events (HTTP API and Python client)."""
