@@ -1,0 +1,156 @@
+"""Typed settings, read once from LIENTHONG_<SECTION>_<FIELD> environment variables."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from lienthong.contract.agency import DEFAULT_AGENCY_CODE_PATTERN
+
+PREFIX = "LIENTHONG_"
+# deploy/local/*.sh read these; they configure the local broker, not the services.
+_SCRIPT_PREFIX = "LIENTHONG_LOCAL_"
+
+_DAY_MS = 24 * 3600 * 1000
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(_Section):
+    """How every client reaches the cluster."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = None
+    client_id: str = "lienthong"
+    # Producer batching: a few milliseconds of linger buys large batches at little latency.
+    linger_ms: int = Field(default=5, ge=0, le=1000)
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    # A produce request waits this long for the broker; a record gives up after the delivery
+    # timeout, which must cover the linger and one request (both clients refuse less).
+    request_timeout_ms: int = Field(default=15_000, ge=1000)
+    delivery_timeout_ms: int = Field(default=30_000, ge=1000)
+    statistics_interval_ms: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _delivery_covers_a_request(self) -> KafkaSettings:
+        if self.delivery_timeout_ms <= self.linger_ms + self.request_timeout_ms:
+            msg = (
+                f"delivery_timeout_ms ({self.delivery_timeout_ms}) must exceed linger_ms"
+                f" ({self.linger_ms}) + request_timeout_ms ({self.request_timeout_ms})"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class TopicSettings(_Section):
+    """Topic names, partition counts and retention; `lienthong topics apply` creates them."""
+
+    inbound: str = "lienthong.inbound"
+    dlq: str = "lienthong.dlq"
+    delivery_prefix: str = "lienthong.deliver."
+    inbound_partitions: int = Field(default=6, ge=1)
+    delivery_partitions: int = Field(default=3, ge=1)
+    dlq_partitions: int = Field(default=1, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    min_insync_replicas: int | None = Field(default=None, ge=1)
+    inbound_retention_ms: int = Field(default=7 * _DAY_MS, ge=-1)
+    delivery_retention_ms: int = Field(default=14 * _DAY_MS, ge=-1)
+    dlq_retention_ms: int = Field(default=90 * _DAY_MS, ge=-1)
+
+
+class ContractSettings(_Section):
+    """Contract knobs a deployment may need to widen."""
+
+    agency_code_pattern: str = DEFAULT_AGENCY_CODE_PATTERN
+
+
+class DirectorySettings(_Section):
+    """Where the agency directory is read from."""
+
+    path: Path = Path("deploy/directory.example.yaml")
+
+
+class LogSettings(_Section):
+    """Log format and level; `auto` means console on a TTY, JSON lines otherwise."""
+
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names each variable at fault."""
+
+
+class Settings(_Section):
+    """Everything a Lienthong process is configured with."""
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    contract: ContractSettings = ContractSettings()
+    directory: DirectorySettings = DirectorySettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from the environment, rejecting unknown LIENTHONG_* variables."""
+        env = os.environ if environ is None else environ
+        known = env_names()
+        values: dict[str, dict[str, str]] = {}
+        problems: list[str] = []
+        for name, value in env.items():
+            if not name.startswith(PREFIX) or name.startswith(_SCRIPT_PREFIX):
+                continue
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                problems.append(f"{name}: unknown setting{hint}")
+                continue
+            section, field = known[name]
+            values.setdefault(section, {})[field] = value
+        if problems:
+            raise SettingsError("; ".join(problems))
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from exc
+
+    def describe(self) -> dict[str, Any]:
+        """Return the settings as plain data with secrets masked, for logs and `settings show`."""
+        return self.model_dump(mode="json")
+
+
+def env_names() -> dict[str, tuple[str, str]]:
+    """Map every accepted variable name to its (section, field)."""
+    names: dict[str, tuple[str, str]] = {}
+    for section, info in Settings.model_fields.items():
+        model = info.annotation
+        assert isinstance(model, type)
+        assert issubclass(model, _Section)
+        for field in model.model_fields:
+            names[f"{PREFIX}{section}_{field}".upper()] = (section, field)
+    return names
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        name = f"{PREFIX}{'_'.join(loc[:2])}".upper()
+        if len(loc) < len(("section", "field")):  # a rule across fields: its input is the whole
+            # section, secrets included, so it is not echoed
+            lines.append(f"{name}_*: {err['msg']}")
+            continue
+        shown = "***" if "PASSWORD" in name else repr(err.get("input"))
+        lines.append(f"{name}={shown}: {err['msg']}")
+    return "; ".join(lines)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from prometheus_client import CollectorRegistry, Counter
+
+from lienthong.plumbing.logging import configure_logging
+from lienthong.plumbing.metrics_http import serve_metrics
+from lienthong.plumbing.settings import LogSettings
+
+
+def test_metrics_server_serves_the_injected_registry() -> None:
+    registry = CollectorRegistry()
+    Counter("lienthong_test_events_total", "Events seen by this test.", registry=registry).inc(3)
+    server = serve_metrics(registry, port=0)
+    try:
+        with urllib.request.urlopen(server.url, timeout=5) as response:  # loopback only
+            body = response.read().decode()
+    finally:
+        server.close()
+    assert "lienthong_test_events_total 3.0" in body
+    assert server.url.startswith("http://127.0.0.1:")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_logs_are_one_object_per_line_with_bound_context(restore_logging: None) -> None:
+    out = io.StringIO()
+    configure_logging(LogSettings(format="json", level="info"), stream=out)
+    log = structlog.get_logger().bind(event_id="e-1", topic="lienthong.inbound")
+    log.info("routed", fan_out=3)
+    log.debug("hidden")
+    logging.getLogger("kafka.conn").warning("library says %s", "hi")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[0]["event"] == "routed"
+    assert lines[0]["event_id"] == "e-1"
+    assert lines[0]["fan_out"] == 3
+    assert lines[0]["level"] == "info"
+    assert "timestamp" in lines[0]
+    assert lines[1]["event"] == "library says hi"
+    assert lines[1]["logger"] == "kafka.conn"
+    assert len(lines) == 2
