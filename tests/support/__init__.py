@@ -1,0 +1,1 @@
+"""Helpers for tests that need real services: a local Kafka broker, PostgreSQL, free ports."""
