@@ -7,6 +7,7 @@ import click
 from lienthong import __version__
 from lienthong.cli.context import pass_runtime
 from lienthong.cli.ops import directory_group, settings_group
+from lienthong.cli.producer import producer_group
 from lienthong.cli.topics import topics_group
 
 
@@ -23,5 +24,6 @@ def main() -> None:
 main.add_command(settings_group)
 main.add_command(directory_group)
 main.add_command(topics_group)
+main.add_command(producer_group)
 
 __all__ = ["main", "pass_runtime"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer
@@ -11,6 +12,10 @@ from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.settings import KafkaSettings
 
 Config = dict[str, str | int | float | bool]
+
+# librdkafka's own log lines go through the stdlib logger, so structlog renders them like ours
+# (delivered from the client's poll/flush calls) instead of raw lines on stderr.
+LIBRDKAFKA_LOGGER = logging.getLogger("librdkafka")
 
 
 def common_config(kafka: KafkaSettings, *, client_id: str | None = None) -> Config:
@@ -81,19 +86,21 @@ def make_producer(
 ) -> Producer:
     """Build a producer (librdkafka connects in the background; nothing blocks here)."""
     config = producer_config(kafka, transactional_id=transactional_id, client_id=client_id)
-    return Producer({**config, **overrides})
+    return Producer({**config, "logger": LIBRDKAFKA_LOGGER, **overrides})
 
 
 def make_consumer(
     kafka: KafkaSettings, group_id: str, *, client_id: str | None = None, **overrides: Any
 ) -> Consumer:
     """Build a consumer in `group_id`; `overrides` are librdkafka properties."""
-    return Consumer({**consumer_config(kafka, group_id, client_id=client_id), **overrides})
+    config = consumer_config(kafka, group_id, client_id=client_id)
+    return Consumer({**config, "logger": LIBRDKAFKA_LOGGER, **overrides})
 
 
 def make_admin(kafka: KafkaSettings) -> AdminClient:
     """Build an admin client."""
-    return AdminClient(common_config(kafka))
+    config: dict[str, Any] = {**common_config(kafka), "logger": LIBRDKAFKA_LOGGER}
+    return AdminClient(config)
 
 
 def envelope_of(message: Message) -> Envelope:

@@ -88,6 +88,30 @@ class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class ProducerSettings(_Section):
+    """The HTTP ingestion API (`lienthong producer serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_batch: int = Field(default=500, ge=1)
+    # How long a request waits for the broker's acknowledgement before answering 503. The Kafka
+    # producer gives up on the record at the same moment, so a 503 never publishes later.
+    publish_timeout_ms: int = Field(default=10_000, ge=100)
+    idempotency_entries: int = Field(default=100_000, ge=0)
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
+    clock_skew_s: int = Field(default=300, ge=0)
+    readiness_interval_s: float = Field(default=5.0, gt=0)
+
+
+class ClientSettings(_Section):
+    """How `lienthong publish` reaches the HTTP API."""
+
+    url: str = "http://127.0.0.1:8080"
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 class SettingsError(ValueError):
     """Settings that cannot be used; the message names each variable at fault."""
 
@@ -100,6 +124,8 @@ class Settings(_Section):
     contract: ContractSettings = ContractSettings()
     directory: DirectorySettings = DirectorySettings()
     log: LogSettings = LogSettings()
+    producer: ProducerSettings = ProducerSettings()
+    client: ClientSettings = ClientSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

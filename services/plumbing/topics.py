@@ -91,7 +91,7 @@ def apply_topics(
 
 
 def _describe(spec: TopicSpec) -> str:
-    return f"{spec.partitions} partitions, retention.ms={spec.config.get('retention.ms')}"
+    return f"partitions={spec.partitions}, retention.ms={spec.config.get('retention.ms')}"
 
 
 def _compare(admin: AdminClient, spec: TopicSpec, partitions: int, timeout: float) -> TopicOutcome:

@@ -1,0 +1,1 @@
+"""The HTTP ingestion API: FastAPI routes over the ingest core."""
