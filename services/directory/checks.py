@@ -205,6 +205,14 @@ def _check_groups(
                 found.error(at("pattern"), f"group {name!r}: invalid pattern: {exc}")
         if len(found.errors) > errors_before:
             found.broken_groups.add(name)
+        # After the count: who may address a group does not change what it expands to.
+        for position, sender in enumerate(group.senders):
+            if sender not in first.agencies and sender not in first.groups:
+                found.error(
+                    at("senders", position),
+                    f"group {name!r}: unknown sender {sender!r}"
+                    " (neither an agency code nor a group)",
+                )
 
 
 def _check_group_cycles(

@@ -16,6 +16,7 @@ The file (see deploy/directory.example.yaml)::
       - name: all-provinces       # [a-z][a-z0-9-]*, so it never looks like an agency code
         description: Every province and centrally-run city
         pattern: '^000\.00\.00\.H[0-9]{2}$'   # a regex searched in every agency code
+        senders: [government-and-ministries]  # who may address it; absent or [] = anyone
       - {name: ministries-and-provinces, members: [all-ministries, all-provinces]}
       - {name: nghe-an-and-units, under: [000.00.00.H41]}   # the agency and its descendants
 
@@ -23,10 +24,14 @@ A group is the union of its `members` (agency codes and other groups), its `unde
 (by `parent`) and its `pattern` matches; it must name at least one agency. Unknown keys are
 errors, and so are duplicate keys, which plain YAML would silently drop.
 
+The sending policy: any agency in the directory may address any agency, and any group without
+`senders`. A group's `senders` (agency codes and groups, expanded like `members`) are the only
+agencies that may address it; see `Directory.may_address` and `lienthong.directory.policy`.
+
 Problems are reported in two rounds: first the file's syntax and shape (types, unknown or
 missing keys), all of them at once; then, on a well-shaped file, its meaning: agency codes
 against the configured pattern, duplicate codes, ids and names, unknown endpoints, parents,
-members and `under` codes, parent and group cycles, invalid patterns, empty groups and
+members, `under` codes and senders, parent and group cycles, invalid patterns, empty groups and
 endpoints sharing a topic. An endpoint serving no agency is a warning, kept on
 `Directory.warnings`. Meaning is not checked on a badly shaped file: half-read entries would
 bury the real problem under follow-on ones.
@@ -85,7 +90,9 @@ def _parse(
         agencies=(Agency(a.code, a.name, a.parent, a.endpoint) for a in spec.agencies),
         endpoints=(Endpoint(e.id, e.name, e.topic, e.credential_sha256) for e in spec.endpoints),
         groups=(
-            Group(g.name, g.description, tuple(g.members), tuple(g.under), g.pattern)
+            Group(
+                g.name, g.description, tuple(g.members), tuple(g.under), g.pattern, tuple(g.senders)
+            )
             for g in spec.groups
         ),
         warnings=found.warnings,

@@ -49,6 +49,7 @@ class Group:
     members: tuple[str, ...] = ()  # agency codes or other group names
     under: tuple[str, ...] = ()  # agency codes: each agency and all its descendants
     pattern: str | None = None  # a regular expression searched in every agency code
+    senders: tuple[str, ...] = ()  # agency codes or group names allowed to address it; () = any
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -65,6 +66,9 @@ class Directory:
     # group name -> endpoint id -> sorted codes, so a broadcast is split by endpoint once, at
     # load, instead of once per event.
     group_targets_index: Mapping[str, Mapping[str, tuple[str, ...]]]
+    # group name -> every agency code allowed to address it, for the groups with `senders`
+    # only: a group absent here may be addressed by any agency in the directory.
+    allowed_senders: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -93,6 +97,7 @@ class Directory:
                 name: _sorted_index((agency_map[code].endpoint, code) for code in codes)
                 for name, codes in expansions.items()
             },
+            allowed_senders=_expand_senders(group_map, agency_map, expansions),
         )
 
     def is_agency(self, code: str) -> bool:
@@ -135,6 +140,17 @@ class Directory:
         """Return a group's agencies split by endpoint id; raise KeyError if unknown."""
         return self.group_targets_index[name]
 
+    def may_address(self, sender: str, recipient: str) -> bool:
+        """Return whether the sending policy lets this agency address this agency or group."""
+        # The default: any agency in the directory may address any agency, and any group
+        # without `senders`. An unknown sender may address nothing, nor anyone an unknown name.
+        if sender not in self.agencies:
+            return False
+        if recipient in self.agencies:
+            return True
+        allowed = self.allowed_senders.get(recipient)
+        return recipient in self.groups and (allowed is None or sender in allowed)
+
     def __repr__(self) -> str:
         # The default repr would print 100k agencies into a log line.
         return (
@@ -159,6 +175,24 @@ def _expand_groups(
     """Expand every group to its agency codes, each nested group once."""
     expansion = _Expansion(groups, agencies, children)
     return {name: expansion.of(name) for name in groups}
+
+
+def _expand_senders(
+    groups: Mapping[str, Group],
+    agencies: Collection[str],
+    expansions: Mapping[str, frozenset[str]],
+) -> dict[str, frozenset[str]]:
+    """Expand each group's `senders` to agency codes; unknown names allow no one."""
+    allowed: dict[str, frozenset[str]] = {}
+    for name, group in groups.items():
+        parts = [
+            frozenset((sender,)) if sender in agencies else expansions[sender]
+            for sender in group.senders
+            if sender in agencies or sender in expansions
+        ]
+        if group.senders:  # a lone group of senders shares its expansion, uncopied
+            allowed[name] = parts[0] if len(parts) == 1 else frozenset().union(*parts)
+    return allowed
 
 
 class _Expansion:

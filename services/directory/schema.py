@@ -58,6 +58,7 @@ class GroupSpec(_Spec):
     members: list[str] = []
     under: list[str] = []
     pattern: str | None = None
+    senders: list[str] = []  # agency codes and groups allowed to address it; empty = any
 
 
 class DirectorySpec(_Spec):

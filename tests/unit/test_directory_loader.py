@@ -103,6 +103,25 @@ BAD = {
         "groups:\n  - {name: g, members: [000.00.00.H41]}\n  - {name: g, under: [000.00.00.H41]}\n",
         [(10, "duplicate group name 'g': first defined at line 9")],
     ),
+    "unknown sender": (
+        (
+            "groups:\n  - name: g\n    members: [000.00.00.H41]\n    senders:\n"
+            "      - 000.00.00.G22\n      - nobody\n"
+        ),
+        [(13, "group 'g': unknown sender 'nobody' (neither an agency code nor a group)")],
+    ),
+    "unknown sender code in a flow list": (
+        "groups:\n  - {name: g, members: [000.00.00.H41],\n     senders: [g, 000.00.00.H42]}\n",
+        [(10, "group 'g': unknown sender '000.00.00.H42'")],
+    ),
+    "senders not a list": (
+        "groups:\n  - {name: g, members: [000.00.00.H41], senders: 000.00.00.G22}\n",
+        [(9, "groups[0].senders: Input should be a valid list")],
+    ),
+    "unknown sender does not hide an empty group": (
+        "groups:\n  - name: g\n    pattern: '^X'\n    senders: [nobody]\n",
+        [(9, "group 'g' expands to no agencies"), (11, "group 'g': unknown sender 'nobody'")],
+    ),
     "yaml syntax": (
         "  - {code: 000.00.01.H41, name: Sở, endpoint: tinh\n",
         [(9, "invalid YAML")],
@@ -196,6 +215,20 @@ def test_all_problems_of_a_file_are_collected() -> None:
     ]
 
 
+def test_senders_may_name_their_own_group_and_each_other() -> None:
+    tail = (
+        "groups:\n"
+        "  - {name: a, members: [000.00.00.H41], senders: [a, b]}\n"
+        "  - {name: b, members: [000.00.00.G22], senders: [a]}\n"
+    )
+    directory = parse_directory(HEADER + tail, "dir.yaml")
+    assert directory.group("a").senders == ("a", "b")
+    assert directory.allowed_senders == {
+        "a": {"000.00.00.H41", "000.00.00.G22"},
+        "b": {"000.00.00.H41"},
+    }
+
+
 def test_shape_problems_are_all_reported_together() -> None:
     text = "version: 2\nendpoints: {}\nagencies: []\ncolour: blue\n"
     with pytest.raises(DirectoryError) as caught:
@@ -238,6 +271,13 @@ def test_the_example_loads() -> None:
         directory.group_members("all-ministries") | provinces
     )
     assert len(directory.agencies_at("dia-phuong")) == 32
+    assert set(directory.allowed_senders) == {
+        "all-ministries",
+        "all-provinces",
+        "ministries-and-provinces",
+        "government-and-ministries",
+        "nghe-an-and-units",
+    }
 
 
 def test_the_example_holds_hashes_of_the_demo_keys_not_the_keys() -> None:

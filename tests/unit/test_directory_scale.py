@@ -6,6 +6,7 @@ import pytest
 
 from lienthong.directory.loader import parse_directory
 from lienthong.directory.model import Directory
+from lienthong.directory.policy import violations
 from lienthong.directory.resolve import resolve_recipients
 
 PROVINCES = 34
@@ -49,8 +50,9 @@ def national_directory_yaml() -> str:
         "  - {name: all-provinces, pattern: '^000\\.00\\.00\\.H[0-9]{2}$'}",
         "  - {name: all-ministries, pattern: '^000\\.00\\.00\\.G(?!22)[0-9]{2}$'}",
         "  - {name: ministries-and-provinces, members: [all-ministries, all-provinces]}",
-        "  - {name: province-07-and-units, under: [000.00.00.H07]}",
-        "  - {name: everyone, pattern: '.'}",
+        "  - {name: province-07-and-units, under: [000.00.00.H07],",
+        "     senders: [province-07-and-units, ministries-and-provinces]}",
+        "  - {name: everyone, pattern: '.', senders: [everyone]}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -87,3 +89,18 @@ def test_groups_of_a_national_directory_resolve_with_the_right_counts(
     everyone = resolve_recipients(national, ["everyone", "all-provinces"], sender=sender)
     assert sum(len(codes) for codes in everyone.targets.values()) == AGENCIES - 1
     assert "vpcp" not in everyone.targets  # the sender was its only agency
+
+
+def test_the_sending_policy_of_a_national_directory(national: Directory) -> None:
+    # Restricting a group to everyone shares the group's expansion rather than copying it.
+    assert national.allowed_senders["everyone"] is national.group_members("everyone")
+    assert (
+        len(national.allowed_senders["province-07-and-units"])
+        == PER_PROVINCE + PROVINCES - 1 + MINISTRIES
+    )
+    unit_07, unit_08 = "000.29.99.H07", "000.29.99.H08"
+    assert violations(national, unit_07, ["province-07-and-units", "everyone"]) == ()
+    allowed = "province-07-and-units, ministries-and-provinces"
+    assert violations(national, unit_08, ["province-07-and-units", unit_07]) == (
+        f"{unit_08} may not address province-07-and-units (allowed senders: {allowed})",
+    )
