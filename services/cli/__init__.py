@@ -8,6 +8,7 @@ from lienthong import __version__
 from lienthong.cli.context import pass_runtime
 from lienthong.cli.ops import directory_group, settings_group
 from lienthong.cli.producer import producer_group
+from lienthong.cli.router import router_group
 from lienthong.cli.topics import topics_group
 
 
@@ -25,5 +26,6 @@ main.add_command(settings_group)
 main.add_command(directory_group)
 main.add_command(topics_group)
 main.add_command(producer_group)
+main.add_command(router_group)
 
 __all__ = ["main", "pass_runtime"]

@@ -104,6 +104,29 @@ class ProducerSettings(_Section):
     readiness_interval_s: float = Field(default=5.0, gt=0)
 
 
+class RouterSettings(_Section):
+    """The fan-out router (`lienthong router run`)."""
+
+    group_id: str = "lienthong-router"
+    # Stable per router process across restarts (a StatefulSet ordinal, a host name): a restart
+    # with the same id aborts the transaction a killed predecessor left open, at once, instead
+    # of read_committed readers waiting for it to time out. Default: this host's name.
+    instance_id: str = ""
+    batch_max_records: int = Field(default=500, ge=1)
+    batch_max_ms: int = Field(default=100, ge=1)
+    transaction_timeout_ms: int = Field(default=30_000, ge=1000)
+    # The instance id is also the consumer's static group membership: a restarted router takes
+    # its partitions back at once, without a rebalance. A router that is gone for good releases
+    # them after this long.
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9101, ge=0, le=65535)
+    directory_check_interval_s: float = Field(default=5.0, gt=0)
+    # Who rejects an unroutable document (the Status 02 the sender gets): the axis operator.
+    axis_organ_id: str = "000.00.00.G22"
+    axis_organ_name: str = "Trục liên thông văn bản quốc gia"
+
+
 class ClientSettings(_Section):
     """How `lienthong publish` reaches the HTTP API."""
 
@@ -125,6 +148,7 @@ class Settings(_Section):
     directory: DirectorySettings = DirectorySettings()
     log: LogSettings = LogSettings()
     producer: ProducerSettings = ProducerSettings()
+    router: RouterSettings = RouterSettings()
     client: ClientSettings = ClientSettings()
 
     @classmethod

@@ -1,0 +1,94 @@
+"""Composition root of the router: consumer, transactional producer, directory, metrics."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+from prometheus_client import CollectorRegistry
+
+from lienthong.contract.agency import AgencyCodePattern
+from lienthong.contract.codec import Codec
+from lienthong.contract.schemas import SchemaStore
+from lienthong.directory.loader import load_directory
+from lienthong.directory.model import Directory
+from lienthong.plumbing.kafka_confluent import make_consumer, make_producer
+from lienthong.plumbing.settings import Settings
+from lienthong.router.decide import Router
+from lienthong.router.loop import RouterLoop
+from lienthong.router.metrics import RouterMetrics
+from lienthong.router.reload import DirectoryHolder
+
+
+@dataclass(frozen=True, slots=True)
+class RouterService:
+    """The loop, and what signal handlers and the metrics server need to reach."""
+
+    loop: RouterLoop
+    directory: DirectoryHolder
+    registry: CollectorRegistry
+    transactional_id: str
+
+
+def transactional_id(settings: Settings) -> str:
+    """Return this process's stable transactional id: the group and the instance id."""
+    instance = settings.router.instance_id or socket.gethostname()
+    return f"{settings.router.group_id}-{instance}"
+
+
+def build_router(
+    settings: Settings,
+    *,
+    registry: CollectorRegistry | None = None,
+    consumer_factory: Callable[..., Consumer] = make_consumer,
+    producer_factory: Callable[..., Producer] = make_producer,
+) -> RouterService:
+    """Build the router from settings; clients connect when the loop runs."""
+    registry = registry or CollectorRegistry()
+    metrics = RouterMetrics(registry)
+    codes = AgencyCodePattern(settings.contract.agency_code_pattern)
+
+    def load(path: Path) -> Directory:
+        return load_directory(path, agency_codes=codes)
+
+    holder = DirectoryHolder(
+        settings.directory.path,
+        load,
+        check_interval_s=settings.router.directory_check_interval_s,
+        on_reload=lambda outcome: metrics.directory_reloads.labels(outcome).inc(),
+    )
+    txn_id = transactional_id(settings)
+    txn_timeout = settings.router.transaction_timeout_ms
+    overrides: dict[str, Any] = {
+        "transaction.timeout.ms": txn_timeout,
+        # librdkafka requires a record's delivery timeout to fit in its transaction's.
+        "delivery.timeout.ms": min(settings.kafka.delivery_timeout_ms, txn_timeout),
+    }
+    producer = producer_factory(
+        settings.kafka, transactional_id=txn_id, client_id=f"{txn_id}-producer", **overrides
+    )
+    consumer = consumer_factory(
+        settings.kafka,
+        settings.router.group_id,
+        client_id=f"{txn_id}-consumer",
+        **{
+            "group.instance.id": txn_id,
+            "session.timeout.ms": settings.router.session_timeout_ms,
+        },
+    )
+    codec = Codec(SchemaStore.from_package())
+    loop = RouterLoop(
+        consumer=consumer,
+        producer=producer,
+        router=Router(codec, settings.topics.delivery_prefix),
+        directory=holder,
+        codec=codec,
+        settings=settings.router,
+        topics=settings.topics,
+        metrics=metrics,
+    )
+    return RouterService(loop, holder, registry, txn_id)

@@ -1,0 +1,173 @@
+"""Where one inbound record goes: its deliveries, or the dead-letter topic and why. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lienthong.contract.codec import Codec, Decoded
+from lienthong.contract.errors import BadHeaders, DecodeError
+from lienthong.contract.events import check_agreement, sender_of
+from lienthong.contract.headers import EventHeaders, header_map
+from lienthong.contract.schemas import EventType
+from lienthong.contract.trace import TraceParent
+from lienthong.directory.model import Directory
+from lienthong.directory.policy import violations
+from lienthong.directory.resolve import resolve_recipients
+from lienthong.plumbing.envelope import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One copy of the record for one endpoint, naming the recipient agencies it serves."""
+
+    endpoint_id: str
+    topic: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A valid record and the endpoints it goes to."""
+
+    event_type: EventType
+    event_id: str
+    sender: str
+    occurred_at_ms: int
+    deliveries: tuple[Delivery, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record for the dead-letter topic; `notify` is where its sender hears of it (Status 02)."""
+
+    reason: str
+    error: str
+    detail: str
+    event_type: EventType | None = None
+    event_id: str | None = None
+    sender: str | None = None
+    notify: Delivery | None = None
+    document: Mapping[str, Any] | None = None
+    trace: TraceParent | None = None
+
+
+Decision = Routed | Rejected
+
+
+class Router:
+    """Decide each record's route from the contract and the current directory."""
+
+    def __init__(self, codec: Codec, delivery_prefix: str) -> None:
+        self._codec = codec
+        self._prefix = delivery_prefix
+
+    def decide(self, envelope: Envelope, directory: Directory) -> Decision:
+        """Validate one record once and resolve its recipients to endpoints."""
+        if envelope.value is None:
+            return Rejected("empty-value", "EmptyValue", "record has no value (a tombstone?)")
+        # The body first: it is the source of truth, and names the event in the DLQ log line.
+        try:
+            decoded = self._codec.decode(envelope.value)
+        except DecodeError as exc:
+            return Rejected(exc.reason, type(exc).__name__, str(exc))
+        event_type, event_id = decoded.event_type, str(decoded.record["event_id"])
+        try:
+            headers = EventHeaders.from_kafka(header_map(envelope.headers))
+        except BadHeaders as exc:
+            return Rejected(exc.reason, type(exc).__name__, str(exc), event_type, event_id)
+        try:
+            check_agreement(headers, envelope.key, decoded)
+        except BadHeaders as exc:
+            return Rejected("header-mismatch", type(exc).__name__, str(exc), event_type, event_id)
+        if decoded.event_type is EventType.STATUS:
+            return self._status(decoded, headers, directory)
+        return self._addressed(decoded, headers, directory)
+
+    def _addressed(self, decoded: Decoded, headers: EventHeaders, directory: Directory) -> Decision:
+        record = decoded.record
+        sender = sender_of(record)
+        refuse = self._refuser(decoded, headers, directory)
+        if not directory.is_agency(sender):
+            return refuse("unknown-sender", f"sender {sender} is not in the directory")
+        recipients = record["recipients"]
+        resolution = resolve_recipients(directory, recipients, sender=sender)
+        if resolution.unknown:
+            return refuse(
+                "unknown-recipient",
+                "unknown agencies or groups: " + ", ".join(resolution.unknown),
+            )
+        refused = violations(directory, sender, recipients)
+        if refused:
+            return refuse("policy-violation", "; ".join(refused))
+        if not resolution.targets:
+            return refuse("no-recipients", "the recipients resolve to no agency but the sender")
+        deliveries = tuple(
+            Delivery(endpoint_id, self._topic(directory, endpoint_id), agencies)
+            for endpoint_id, agencies in resolution.targets.items()
+        )
+        return Routed(
+            decoded.event_type, headers.event_id, sender, headers.occurred_at_ms, deliveries
+        )
+
+    def _status(self, decoded: Decoded, headers: EventHeaders, directory: Directory) -> Decision:
+        # A status goes back to the answered document's sender; it is never answered itself.
+        record = decoded.record
+        sender = sender_of(record)
+        target = record["response_for"]["organ_id"]
+        agency = directory.agencies.get(target)
+        if not directory.is_agency(sender):
+            detail = f"sender {sender} is not in the directory"
+            return Rejected(
+                "unknown-sender",
+                "PolicyViolation",
+                detail,
+                EventType.STATUS,
+                headers.event_id,
+                sender,
+            )
+        if agency is None:
+            detail = f"the answered document's sender {target} is not in the directory"
+            return Rejected(
+                "unknown-recipient",
+                "UnknownRecipient",
+                detail,
+                EventType.STATUS,
+                headers.event_id,
+                sender,
+            )
+        delivery = Delivery(agency.endpoint, self._topic(directory, agency.endpoint), (target,))
+        return Routed(
+            EventType.STATUS, headers.event_id, sender, headers.occurred_at_ms, (delivery,)
+        )
+
+    def _refuser(
+        self, decoded: Decoded, headers: EventHeaders, directory: Directory
+    ) -> Callable[[str, str], Rejected]:
+        """Return a function building the Rejected for this record, with a Status 02 if due."""
+        record = decoded.record
+        sender = sender_of(record)
+        agency = directory.agencies.get(sender)
+        notify = None
+        if decoded.event_type is EventType.DOCUMENT and agency is not None:
+            notify = Delivery(agency.endpoint, self._topic(directory, agency.endpoint), (sender,))
+
+        def refuse(reason: str, detail: str) -> Rejected:
+            error = "PolicyViolation" if reason == "policy-violation" else "Unroutable"
+            return Rejected(
+                reason,
+                error,
+                detail,
+                decoded.event_type,
+                headers.event_id,
+                sender,
+                notify,
+                record if notify is not None else None,
+                headers.traceparent,
+            )
+
+        return refuse
+
+    def _topic(self, directory: Directory, endpoint_id: str) -> str:
+        return directory.endpoints[endpoint_id].delivery_topic(self._prefix)

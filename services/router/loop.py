@@ -1,0 +1,322 @@
+"""The exactly-once fan-out loop: a batch's copies and its offsets commit in one transaction.
+
+Each batch is one Kafka transaction holding every delivery copy, dead letter and rejection
+status the batch produced, and the consumer offsets just past it (`send_offsets_to_transaction`
+with the group's metadata, so a zombie from an older generation is fenced). Readers use
+read_committed, so they see all of a batch or none of it. When the transaction cannot commit
+it is aborted and the consumer is rewound to the committed offsets: the batch is processed
+again, and since nothing of the aborted attempt is visible, nothing is delivered twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import cast
+
+import structlog
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from lienthong.contract.codec import Codec
+from lienthong.directory.model import Directory
+from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_confluent import envelope_of
+from lienthong.plumbing.settings import RouterSettings, TopicSettings
+from lienthong.router.decide import Decision, Rejected, Routed, Router
+from lienthong.router.metrics import RouterMetrics
+from lienthong.router.records import OutRecord, dead_letter, delivery, rejection_status
+from lienthong.router.reload import DirectoryHolder
+
+log = structlog.get_logger("lienthong.router")
+
+_TIMEOUT_S = 30.0
+_MAX_BACKOFF_S = 10.0
+
+
+class RouterLoop:
+    """Route inbound records to delivery topics, one transaction per batch."""
+
+    def __init__(
+        self,
+        *,
+        consumer: Consumer,
+        producer: Producer,
+        router: Router,
+        directory: DirectoryHolder,
+        codec: Codec,
+        settings: RouterSettings,
+        topics: TopicSettings,
+        metrics: RouterMetrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._router = router
+        self._directory = directory
+        self._codec = codec
+        self._settings = settings
+        self._topics = topics
+        self._metrics = metrics
+        self._clock = clock
+        self._known_topics: set[str] = set()
+        self._failures = 0
+        self._next_lag_update = 0.0
+        self._axis = {
+            "organ_id": settings.axis_organ_id,
+            "organ_name": settings.axis_organ_name,
+        }
+
+    def run(self, stop: threading.Event) -> None:
+        """Route until `stop` is set, then finish the batch at hand and leave the group."""
+        self._consumer.subscribe(
+            [self._topics.inbound],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        # Aborts whatever a killed predecessor with the same transactional.id left open.
+        self._producer.init_transactions(_TIMEOUT_S)
+        log.info("router_started", inbound=self._topics.inbound, group=self._settings.group_id)
+        try:
+            while not stop.is_set():
+                self._directory.maybe_reload()
+                messages = self._consumer.consume(
+                    self._settings.batch_max_records, self._settings.batch_max_ms / 1000
+                )
+                if messages:
+                    self._batch(messages, stop)
+                self._update_lag()
+        finally:
+            self._consumer.close()
+            log.info("router_stopped")
+
+    def _batch(self, messages: Sequence[Message], stop: threading.Event) -> None:
+        envelopes = [envelope_of(m) for m in messages if _usable(m)]
+        if not envelopes:
+            return
+        now = self._clock()
+        directory = self._directory.current
+        decisions = [(env, self._decide(env, directory)) for env in envelopes]
+        outs = self._records(decisions, now)
+        missing = self._missing_topics({out.topic for out in outs})
+        if missing:
+            log.error(
+                "delivery_topics_missing",
+                topics=sorted(missing),
+                fix="run `lienthong topics apply` with the current directory",
+            )
+            self._retry_later(envelopes, stop)
+            return
+        started = time.perf_counter()
+        committed = self._transact(outs, _next_offsets(envelopes))
+        self._metrics.transaction_seconds.observe(time.perf_counter() - started)
+        if not committed:
+            self._retry_later(envelopes, stop)
+            return
+        self._failures = 0
+        self._metrics.blocked.set(0)
+        self._count(decisions, now)
+
+    def _decide(self, envelope: Envelope, directory: Directory) -> Decision:
+        try:
+            return self._router.decide(envelope, directory)
+        except Exception as exc:  # a bug must not stop the line: dead-letter the record, loudly
+            log.exception("router_unexpected_error", source=envelope.coordinates)
+            return Rejected("unexpected-error", type(exc).__name__, str(exc))
+
+    def _records(self, decisions: list[tuple[Envelope, Decision]], now: float) -> list[OutRecord]:
+        now_ms = int(now * 1000)
+        outs: list[OutRecord] = []
+        for envelope, decision in decisions:
+            if isinstance(decision, Routed):
+                outs.extend(delivery(envelope, d, now_ms) for d in decision.deliveries)
+                continue
+            outs.append(dead_letter(envelope, decision, self._topics.dlq, now_ms))
+            status = rejection_status(
+                self._codec, decision, self._axis, datetime.fromtimestamp(now, UTC)
+            )
+            if status is not None:
+                outs.append(status)
+        return outs
+
+    def _transact(self, outs: list[OutRecord], offsets: list[TopicPartition]) -> bool:
+        """Produce `outs` and commit `offsets` in one transaction; False if it was aborted."""
+        producer = self._producer
+        try:
+            producer.begin_transaction()
+            for out in outs:
+                self._produce(out)
+            producer.send_offsets_to_transaction(
+                offsets, self._consumer.consumer_group_metadata(), _TIMEOUT_S
+            )
+            while True:
+                try:
+                    producer.commit_transaction(_TIMEOUT_S)
+                    break
+                except KafkaException as exc:
+                    if not exc.args[0].retriable():
+                        raise
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.fatal():
+                log.exception("router_transaction_fatal", error=error.str())
+                raise
+            log.warning("router_transaction_aborted", error=error.str(), records=len(outs))
+            try:
+                producer.abort_transaction(_TIMEOUT_S)
+            except KafkaException as abort_exc:
+                if abort_exc.args[0].fatal():
+                    raise
+            self._metrics.transactions.labels("aborted").inc()
+            return False
+        else:
+            self._metrics.transactions.labels("committed").inc()
+            return True
+
+    def _produce(self, out: OutRecord) -> None:
+        headers = cast("list[tuple[str, str | bytes | None]]", out.headers)
+        while True:
+            try:
+                self._producer.produce(out.topic, out.value, out.key, headers=headers)
+            except BufferError:  # the local queue is full: let librdkafka drain it
+                self._producer.poll(0.1)
+            else:
+                return
+
+    def _missing_topics(self, topics: set[str]) -> set[str]:
+        unknown = topics - self._known_topics
+        if not unknown:
+            return set()
+        try:
+            present = set(self._producer.list_topics(timeout=10).topics)
+        except KafkaException as exc:
+            log.warning("router_metadata_failed", error=str(exc.args[0]))
+            return unknown
+        self._known_topics |= unknown & present
+        return unknown - present
+
+    def _retry_later(self, envelopes: list[Envelope], stop: threading.Event) -> None:
+        """Rewind to the committed offsets and wait, longer each time, before trying again."""
+        self._metrics.blocked.set(1)
+        self._rewind({(e.topic, e.partition) for e in envelopes})
+        self._failures += 1
+        delay = min(_MAX_BACKOFF_S, 0.2 * 2 ** min(self._failures, 10))
+        stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
+
+    def _rewind(self, partitions: set[tuple[str, int]]) -> None:
+        tps = [TopicPartition(topic, partition) for topic, partition in sorted(partitions)]
+        try:
+            committed = self._consumer.committed(tps, timeout=_TIMEOUT_S)
+        except KafkaException as exc:
+            log.exception("router_rewind_failed", error=str(exc.args[0]))
+            raise
+        for tp in committed:
+            offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            # Revoked meanwhile: its new owner resumes from the committed offset.
+            with contextlib.suppress(KafkaException):
+                self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+
+    def _count(self, decisions: list[tuple[Envelope, Decision]], now: float) -> None:
+        """Count a committed batch: metrics say exactly what is visible downstream."""
+        m = self._metrics
+        m.batch_records.observe(len(decisions))
+        for envelope, decision in decisions:
+            if isinstance(decision, Routed):
+                kind = decision.event_type.value
+                m.records.labels(kind, "routed").inc()
+                m.deliveries.labels(kind).inc(len(decision.deliveries))
+                m.fanout.observe(len(decision.deliveries))
+                m.event_age.observe(max(0.0, now - decision.occurred_at_ms / 1000))
+                continue
+            kind = decision.event_type.value if decision.event_type else "unknown"
+            m.records.labels(kind, "dead_lettered").inc()
+            m.dead_letters.labels(decision.reason).inc()
+            if decision.notify is not None:
+                m.rejections.inc()
+            log.warning(
+                "dead_lettered",
+                reason=decision.reason,
+                detail=decision.detail,
+                event_id=decision.event_id,
+                event_type=kind,
+                sender=decision.sender,
+                source=envelope.coordinates,
+                status_02_to=decision.notify.endpoint_id if decision.notify else None,
+            )
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now < self._next_lag_update:
+            return
+        self._next_lag_update = now + 1.0
+        try:
+            assignment = self._consumer.assignment()
+            positions = self._consumer.position(assignment)
+            for tp in positions:
+                _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if tp.offset >= 0 and high >= 0:
+                    self._metrics.lag.labels(str(tp.partition)).set(max(0, high - tp.offset))
+        except KafkaException as exc:
+            log.debug("router_lag_unavailable", error=str(exc.args[0]))
+
+    def _on_assign(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced("assigned", partitions)
+
+    def _on_revoke(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced("revoked", partitions)
+
+    def _on_lost(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced("lost", partitions)
+
+    def _rebalanced(self, kind: str, partitions: list[TopicPartition]) -> None:
+        self._metrics.rebalances.labels(kind).inc()
+        if kind != "assigned":
+            for tp in partitions:
+                with contextlib.suppress(KeyError):  # never measured
+                    self._metrics.lag.remove(str(tp.partition))
+        # The client applies the change after this callback returns.
+        try:
+            current = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        except KafkaException:
+            current = set()
+        changed = {(tp.topic, tp.partition) for tp in partitions}
+        owned = len(current | changed) if kind == "assigned" else len(current - changed)
+        self._metrics.assigned.set(owned)
+        log.info(
+            "router_rebalance",
+            kind=kind,
+            partitions=[tp.partition for tp in partitions],
+            owned=owned,
+        )
+
+
+def _usable(message: Message) -> bool:
+    error = message.error()
+    if error is None:
+        return True
+    if error.fatal():
+        raise KafkaException(error)
+    if error.code() != KafkaError._PARTITION_EOF:
+        log.warning("router_consume_error", error=error.str())
+    return False
+
+
+def _next_offsets(envelopes: list[Envelope]) -> list[TopicPartition]:
+    """Return, per partition in the batch, the offset just past its last record."""
+    last: dict[tuple[str, int], int] = {}
+    for env in envelopes:
+        key = (env.topic, env.partition)
+        last[key] = max(last.get(key, -1), env.offset)
+    return [TopicPartition(t, p, o + 1) for (t, p), o in sorted(last.items())]

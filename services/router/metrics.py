@@ -1,0 +1,96 @@
+"""The router's Prometheus metrics, on an injected registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class RouterMetrics:
+    """Records in, deliveries out, dead letters, transactions, lag and rebalances."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.records = Counter(
+            "lienthong_router_records_total",
+            "Inbound records processed, by event type ('unknown' when undecodable) and outcome"
+            " (routed, dead_lettered).",
+            ["event_type", "outcome"],
+            registry=registry,
+        )
+        self.deliveries = Counter(
+            "lienthong_router_deliveries_total",
+            "Copies written to delivery topics, by event type.",
+            ["event_type"],
+            registry=registry,
+        )
+        self.fanout = Histogram(
+            "lienthong_router_fanout_endpoints",
+            "Endpoints one routed record was delivered to.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "lienthong_router_dlq_total",
+            "Records written to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.rejections = Counter(
+            "lienthong_router_rejection_statuses_total",
+            "Status 02 (rejected) events sent back to the senders of unroutable documents.",
+            registry=registry,
+        )
+        self.batch_records = Histogram(
+            "lienthong_router_batch_records",
+            "Inbound records per transaction.",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+            registry=registry,
+        )
+        self.transaction_seconds = Histogram(
+            "lienthong_router_transaction_duration_seconds",
+            "Time from beginning a transaction to its commit or abort.",
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.transactions = Counter(
+            "lienthong_router_transactions_total",
+            "Transactions ended, by outcome (committed, aborted).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.event_age = Histogram(
+            "lienthong_router_event_age_seconds",
+            "Time from an event's occurred_at to its routing.",
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "lienthong_router_consumer_lag_records",
+            "Records behind the high watermark, per assigned inbound partition.",
+            ["partition"],
+            registry=registry,
+        )
+        self.rebalances = Counter(
+            "lienthong_router_rebalances_total",
+            "Partition assignment changes, by kind (assigned, revoked, lost).",
+            ["kind"],
+            registry=registry,
+        )
+        self.assigned = Gauge(
+            "lienthong_router_assigned_partitions",
+            "Inbound partitions this process owns now.",
+            registry=registry,
+        )
+        self.directory_reloads = Counter(
+            "lienthong_router_directory_reloads_total",
+            "Directory reloads, by outcome (applied, refused).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.blocked = Gauge(
+            "lienthong_router_blocked",
+            "1 while routing waits on infrastructure (a missing delivery topic, a failing"
+            " commit), else 0.",
+            registry=registry,
+        )

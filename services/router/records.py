@@ -1,0 +1,92 @@
+"""The records the router writes: delivery copies, dead letters and rejection statuses. Pure."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lienthong.contract import headers as h
+from lienthong.contract.codec import Codec
+from lienthong.contract.schemas import EventType
+from lienthong.plumbing.envelope import Envelope
+from lienthong.producer.outgoing import prepare
+from lienthong.router.decide import Delivery, Rejected
+
+# Statuses the axis itself issues get ids derived from the event they answer, so re-processing a
+# batch after an aborted transaction yields the same event id, not a second status.
+_AXIS_NAMESPACE = uuid.UUID("1c6f0a52-3a39-4a4e-9b7c-4c1e2f1b6a01")
+_DETAIL_MAX = 1000
+_ROUTING_HEADERS = (h.RECIPIENTS, h.ROUTED_AT)
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    """One record to produce inside the batch's transaction."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def delivery(envelope: Envelope, target: Delivery, routed_at_ms: int) -> OutRecord:
+    """Return the copy for one endpoint: the original bytes, key and headers, plus routing."""
+    headers = [(k, v) for k, v in envelope.headers if k not in _ROUTING_HEADERS]
+    headers.append(h.recipients_header(target.recipients))
+    headers.append((h.ROUTED_AT, str(routed_at_ms).encode()))
+    return OutRecord(target.topic, envelope.key, envelope.value or b"", headers)
+
+
+def dead_letter(
+    envelope: Envelope, rejected: Rejected, dlq_topic: str, at_ms: int, stage: str = "router"
+) -> OutRecord:
+    """Return the DLQ record: the original key, value and headers, plus why and from where."""
+    headers = list(envelope.headers)
+    headers += [
+        (h.DLQ_REASON, rejected.reason.encode()),
+        (h.DLQ_ERROR, rejected.error.encode()),
+        (h.DLQ_DETAIL, rejected.detail[:_DETAIL_MAX].encode()),
+        (h.DLQ_STAGE, stage.encode()),
+        (h.DLQ_AT, str(at_ms).encode()),
+        (h.SOURCE_TOPIC, envelope.topic.encode()),
+        (h.SOURCE_PARTITION, str(envelope.partition).encode()),
+        (h.SOURCE_OFFSET, str(envelope.offset).encode()),
+    ]
+    return OutRecord(dlq_topic, envelope.key, envelope.value or b"", headers)
+
+
+def rejection_status(
+    codec: Codec,
+    rejected: Rejected,
+    axis: Mapping[str, Any],
+    now: datetime,
+) -> OutRecord | None:
+    """Return the Status 02 telling a document's sender why the axis refused it, if due."""
+    if rejected.notify is None or rejected.document is None or rejected.event_id is None:
+        return None
+    document = rejected.document
+    status = {
+        "event_id": uuid.uuid5(_AXIS_NAMESPACE, f"rejected:{rejected.event_id}"),
+        "occurred_at": now.astimezone(UTC),
+        "response_for": {
+            "document_id": document["document_id"],
+            "organ_id": document["from_organ"]["organ_id"],
+        },
+        "from_organ": dict(axis),
+        "status_code": "02",
+        "description": f"Từ chối tiếp nhận (rejected by the axis, {rejected.reason}):"
+        f" {rejected.detail}"[:_DETAIL_MAX],
+        "staff": None,
+    }
+    # The rejection continues the document's trace, so tracing the document finds it.
+    trace = rejected.trace.child() if rejected.trace is not None else None
+    out = prepare(codec, EventType.STATUS, status, trace)
+    headers = [
+        *out.headers,
+        h.recipients_header(rejected.notify.recipients),
+        (h.ROUTED_AT, str(int(now.timestamp() * 1000)).encode()),
+    ]
+    return OutRecord(rejected.notify.topic, out.key, out.value, headers)

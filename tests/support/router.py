@@ -1,0 +1,228 @@
+"""Run routers against a real broker and read what they delivered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from lienthong.contract.codec import Codec
+from lienthong.contract.headers import EventHeaders
+from lienthong.contract.schemas import EventType, SchemaStore
+from lienthong.directory.loader import load_directory
+from lienthong.directory.model import Directory
+from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_confluent import envelope_of, make_admin
+from lienthong.plumbing.settings import (
+    DirectorySettings,
+    KafkaSettings,
+    RouterSettings,
+    Settings,
+    TopicSettings,
+)
+from lienthong.plumbing.topics import apply_topics, plan_topics
+from lienthong.producer.outgoing import prepare
+from lienthong.router.bootstrap import RouterService, build_router
+from tests.support.api import EXAMPLE_DIRECTORY
+from tests.support.kafka import unique_name
+
+CODEC = Codec(SchemaStore.from_package())
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A set of uniquely named topics and a router group on the test broker."""
+
+    settings: Settings
+    directory: Directory
+
+    @property
+    def bootstrap(self) -> str:
+        """Return the broker's bootstrap servers."""
+        return self.settings.kafka.bootstrap
+
+    def delivery_topics(self) -> dict[str, str]:
+        """Return endpoint id -> delivery topic."""
+        prefix = self.settings.topics.delivery_prefix
+        return {e.id: e.delivery_topic(prefix) for e in self.directory.endpoints.values()}
+
+    def env(self, instance_id: str) -> dict[str, str]:
+        """Return the environment that makes `lienthong router run` use this deployment."""
+        s = self.settings
+        return {
+            **os.environ,
+            "LIENTHONG_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
+            "LIENTHONG_TOPICS_INBOUND": s.topics.inbound,
+            "LIENTHONG_TOPICS_DLQ": s.topics.dlq,
+            "LIENTHONG_TOPICS_DELIVERY_PREFIX": s.topics.delivery_prefix,
+            "LIENTHONG_DIRECTORY_PATH": str(s.directory.path),
+            "LIENTHONG_ROUTER_GROUP_ID": s.router.group_id,
+            "LIENTHONG_ROUTER_INSTANCE_ID": instance_id,
+            "LIENTHONG_ROUTER_METRICS_PORT": "0",
+            "LIENTHONG_ROUTER_BATCH_MAX_RECORDS": str(s.router.batch_max_records),
+            "LIENTHONG_LOG_FORMAT": "json",
+        }
+
+
+def deploy(
+    bootstrap: str, *, batch_max_records: int = 200, inbound_partitions: int = 4
+) -> Deployment:
+    """Create unique inbound, DLQ and delivery topics for (a private copy of) the example directory.
+
+    The copy re-points the example's one absolute topic override under this deployment's prefix,
+    so no two tests share a topic.
+    """
+    prefix = unique_name("lt")
+    path = Path(tempfile.mkdtemp(prefix="lienthong-directory-")) / "directory.yaml"
+    text = EXAMPLE_DIRECTORY.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("topic: lienthong.deliver.", f"topic: {prefix}.deliver."), encoding="utf-8"
+    )
+    directory = load_directory(path)
+    settings = Settings(
+        kafka=KafkaSettings(bootstrap=bootstrap),
+        topics=TopicSettings(
+            inbound=f"{prefix}.inbound",
+            dlq=f"{prefix}.dlq",
+            delivery_prefix=f"{prefix}.deliver.",
+            inbound_partitions=inbound_partitions,
+            delivery_partitions=2,
+        ),
+        directory=DirectorySettings(path=path),
+        router=RouterSettings(
+            group_id=f"{prefix}-router",
+            batch_max_records=batch_max_records,
+            directory_check_interval_s=0.5,
+            transaction_timeout_ms=20_000,
+        ),
+    )
+    specs = plan_topics(settings.topics, directory.endpoints.values())
+    apply_topics(make_admin(settings.kafka), specs)
+    return Deployment(settings, directory)
+
+
+@contextmanager
+def running_router(dep: Deployment, instance_id: str = "r0") -> Iterator[RouterService]:
+    """Run a router in a thread of this process until the block ends."""
+    settings = dep.settings.model_copy(
+        update={"router": dep.settings.router.model_copy(update={"instance_id": instance_id})}
+    )
+    service = build_router(settings, registry=CollectorRegistry())
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            service.loop.run(stop)
+        except BaseException as exc:  # noqa: BLE001 - surfaced to the test below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"router-{instance_id}", daemon=True)
+    thread.start()
+    try:
+        yield service
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive(), "router did not stop"
+    assert not errors, errors
+
+
+def start_router_process(dep: Deployment, instance_id: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start `lienthong router run` as its own process (for SIGKILL tests)."""
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "lienthong", "router", "run"],
+        env=dep.env(instance_id),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def publish(bootstrap: str, topic: str, events: Iterable[tuple[EventType, dict[str, Any]]]) -> int:
+    """Publish events the way the producer does (encoded, with contract headers)."""
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+            "linger.ms": 5,
+        }
+    )
+    count = 0
+    for event_type, record in events:
+        out = prepare(CODEC, event_type, record)
+        producer.produce(topic, out.value, out.key, headers=list(out.headers))
+        count += 1
+        if count % 1000 == 0:
+            producer.poll(0)
+    assert producer.flush(30) == 0
+    return count
+
+
+def publish_raw(
+    bootstrap: str,
+    topic: str,
+    records: Iterable[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+) -> int:
+    """Publish raw (key, value, headers) records, for bad input."""
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+    count = 0
+    for key, value, headers in records:
+        producer.produce(topic, value, key, headers=headers)  # type: ignore[arg-type]
+        count += 1
+    assert producer.flush(30) == 0
+    return count
+
+
+def read_committed(
+    bootstrap: str,
+    topics: Sequence[str],
+    expected: int,
+    timeout_s: float = 90,
+    settle_s: float = 2.0,
+) -> list[Envelope]:
+    """Read every committed record of `topics` from the start until `expected` (then settle)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": unique_name("reader"),
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    metadata = consumer.list_topics(timeout=10)
+    consumer.assign(
+        [TopicPartition(t, p, 0) for t in topics for p in metadata.topics[t].partitions]
+    )
+    got: list[Envelope] = []
+    deadline = time.monotonic() + timeout_s
+    settled_at: float | None = None
+    try:
+        while time.monotonic() < deadline:
+            got.extend(envelope_of(m) for m in consumer.consume(1000, 0.5) if m.error() is None)
+            if len(got) >= expected:
+                settled_at = settled_at or time.monotonic() + settle_s
+                if time.monotonic() >= settled_at:
+                    break
+    finally:
+        consumer.close()
+    return got
+
+
+def event_ids(envelopes: Iterable[Envelope]) -> Counter[str]:
+    """Count event ids (from the contract headers)."""
+    return Counter(EventHeaders.from_kafka(e.headers).event_id for e in envelopes)
