@@ -8,6 +8,7 @@ from lienthong import __version__
 from lienthong.cli.context import pass_runtime
 from lienthong.cli.ops import directory_group, settings_group
 from lienthong.cli.producer import producer_group
+from lienthong.cli.publish import publish_command
 from lienthong.cli.router import router_group
 from lienthong.cli.topics import topics_group
 
@@ -26,6 +27,7 @@ main.add_command(settings_group)
 main.add_command(directory_group)
 main.add_command(topics_group)
 main.add_command(producer_group)
+main.add_command(publish_command)
 main.add_command(router_group)
 
 __all__ = ["main", "pass_runtime"]

@@ -11,6 +11,8 @@ from typing import Any
 from lienthong.contract import headers as h
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import EventType
+from lienthong.plumbing.deadletter import DETAIL_MAX
+from lienthong.plumbing.deadletter import dead_letter as plumbing_dead_letter
 from lienthong.plumbing.envelope import Envelope
 from lienthong.producer.outgoing import prepare
 from lienthong.router.decide import Delivery, Rejected
@@ -18,7 +20,6 @@ from lienthong.router.decide import Delivery, Rejected
 # Statuses the axis itself issues get ids derived from the event they answer, so re-processing a
 # batch after an aborted transaction yields the same event id, not a second status.
 _AXIS_NAMESPACE = uuid.UUID("1c6f0a52-3a39-4a4e-9b7c-4c1e2f1b6a01")
-_DETAIL_MAX = 1000
 _ROUTING_HEADERS = (h.RECIPIENTS, h.ROUTED_AT)
 
 
@@ -44,18 +45,16 @@ def dead_letter(
     envelope: Envelope, rejected: Rejected, dlq_topic: str, at_ms: int, stage: str = "router"
 ) -> OutRecord:
     """Return the DLQ record: the original key, value and headers, plus why and from where."""
-    headers = list(envelope.headers)
-    headers += [
-        (h.DLQ_REASON, rejected.reason.encode()),
-        (h.DLQ_ERROR, rejected.error.encode()),
-        (h.DLQ_DETAIL, rejected.detail[:_DETAIL_MAX].encode()),
-        (h.DLQ_STAGE, stage.encode()),
-        (h.DLQ_AT, str(at_ms).encode()),
-        (h.SOURCE_TOPIC, envelope.topic.encode()),
-        (h.SOURCE_PARTITION, str(envelope.partition).encode()),
-        (h.SOURCE_OFFSET, str(envelope.offset).encode()),
-    ]
-    return OutRecord(dlq_topic, envelope.key, envelope.value or b"", headers)
+    record = plumbing_dead_letter(
+        envelope,
+        topic=dlq_topic,
+        reason=rejected.reason,
+        error=rejected.error,
+        detail=rejected.detail,
+        stage=stage,
+        at_ms=at_ms,
+    )
+    return OutRecord(record.topic, record.key, record.value, record.headers)
 
 
 def rejection_status(
@@ -78,7 +77,7 @@ def rejection_status(
         "from_organ": dict(axis),
         "status_code": "02",
         "description": f"Từ chối tiếp nhận (rejected by the axis, {rejected.reason}):"
-        f" {rejected.detail}"[:_DETAIL_MAX],
+        f" {rejected.detail}"[:DETAIL_MAX],
         "staff": None,
     }
     # The rejection continues the document's trace, so tracing the document finds it.
