@@ -14,12 +14,12 @@ from kafka.errors import KafkaError, MessageSizeTooLargeError
 from lienthong.contract.agency import AgencyCodePattern
 from lienthong.contract.codec import Codec
 from lienthong.contract.errors import SchemaViolation
+from lienthong.contract.outgoing import Outgoing, prepare
 from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.plumbing.kafka_python import make_producer
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.errors import BrokerUnavailable, InvalidEvent, ProducerError
 from lienthong.producer.json_models import build_models
-from lienthong.producer.outgoing import Outgoing, prepare
 from lienthong.producer.rules import Problem, RuleContext
 from lienthong.producer.validation import EventValidator, complete
 

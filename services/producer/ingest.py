@@ -12,13 +12,14 @@ from typing import Any, Protocol
 from lienthong.contract.agency import AgencyCodePattern
 from lienthong.contract.codec import Codec
 from lienthong.contract.errors import BadHeaders, SchemaViolation
+from lienthong.contract.outgoing import Outgoing, prepare
 from lienthong.contract.schemas import EventType
 from lienthong.contract.trace import TraceParent
 from lienthong.directory.model import Directory, Endpoint
+from lienthong.producer.delivered import Delivered
 from lienthong.producer.errors import BrokerUnavailable, InvalidEvent
 from lienthong.producer.idempotency import Conflict, IdempotencyCache
 from lienthong.producer.metrics import ProducerMetrics
-from lienthong.producer.outgoing import Delivered, Outgoing, prepare
 from lienthong.producer.rules import Problem, RuleContext
 from lienthong.producer.validation import EventValidator, complete
 

@@ -12,11 +12,12 @@ from typing import Any, cast
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from lienthong.contract.outgoing import Outgoing
 from lienthong.plumbing.kafka_confluent import make_producer
 from lienthong.plumbing.settings import KafkaSettings
+from lienthong.producer.delivered import Delivered
 from lienthong.producer.errors import BrokerUnavailable
 from lienthong.producer.metrics import ProducerMetrics
-from lienthong.producer.outgoing import Delivered, Outgoing
 
 log = structlog.get_logger("lienthong.producer.publisher")
 

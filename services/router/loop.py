@@ -33,6 +33,7 @@ from lienthong.contract.codec import Codec
 from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.kafka_confluent import envelope_of
+from lienthong.plumbing.lag import LagGauge
 from lienthong.plumbing.settings import RouterSettings, TopicSettings
 from lienthong.router.decide import Decision, Rejected, Routed, Router
 from lienthong.router.metrics import RouterMetrics
@@ -72,7 +73,7 @@ class RouterLoop:
         self._clock = clock
         self._known_topics: set[str] = set()
         self._failures = 0
-        self._next_lag_update = 0.0
+        self._lag = LagGauge(metrics.lag)
         self._axis = {
             "organ_id": settings.axis_organ_id,
             "organ_name": settings.axis_organ_name,
@@ -97,7 +98,7 @@ class RouterLoop:
                 )
                 if messages:
                     self._batch(messages, stop)
-                self._update_lag()
+                self._lag.update(self._consumer)
         finally:
             self._consumer.close()
             log.info("router_stopped")
@@ -256,21 +257,6 @@ class RouterLoop:
                 status_02_to=decision.notify.endpoint_id if decision.notify else None,
             )
 
-    def _update_lag(self) -> None:
-        now = time.monotonic()
-        if now < self._next_lag_update:
-            return
-        self._next_lag_update = now + 1.0
-        try:
-            assignment = self._consumer.assignment()
-            positions = self._consumer.position(assignment)
-            for tp in positions:
-                _, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                if tp.offset >= 0 and high >= 0:
-                    self._metrics.lag.labels(str(tp.partition)).set(max(0, high - tp.offset))
-        except KafkaException as exc:
-            log.debug("router_lag_unavailable", error=str(exc.args[0]))
-
     def _on_assign(self, _: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalanced("assigned", partitions)
 
@@ -284,8 +270,7 @@ class RouterLoop:
         self._metrics.rebalances.labels(kind).inc()
         if kind != "assigned":
             for tp in partitions:
-                with contextlib.suppress(KeyError):  # never measured
-                    self._metrics.lag.remove(str(tp.partition))
+                self._lag.forget(tp.topic, tp.partition)
         # The client applies the change after this callback returns.
         try:
             current = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}

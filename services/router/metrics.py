@@ -68,7 +68,7 @@ class RouterMetrics:
         self.lag = Gauge(
             "lienthong_router_consumer_lag_records",
             "Records behind the high watermark, per assigned inbound partition.",
-            ["partition"],
+            ["topic", "partition"],
             registry=registry,
         )
         self.rebalances = Counter(

@@ -10,11 +10,11 @@ from typing import Any
 
 from lienthong.contract import headers as h
 from lienthong.contract.codec import Codec
+from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
 from lienthong.plumbing.deadletter import DETAIL_MAX
 from lienthong.plumbing.deadletter import dead_letter as plumbing_dead_letter
 from lienthong.plumbing.envelope import Envelope
-from lienthong.producer.outgoing import prepare
 from lienthong.router.decide import Delivery, Rejected
 
 # Statuses the axis itself issues get ids derived from the event they answer, so re-processing a

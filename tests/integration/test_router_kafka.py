@@ -17,10 +17,10 @@ from lienthong.contract import examples
 from lienthong.contract import headers as h
 from lienthong.contract.codec import MAGIC
 from lienthong.contract.headers import EventHeaders
+from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
 from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
-from lienthong.producer.outgoing import prepare
 from tests.support.api import example_directory
 from tests.support.router import (
     CODEC,

@@ -12,12 +12,13 @@ from pathlib import Path
 import uvicorn
 
 from lienthong.contract.errors import ContractError
+from lienthong.contract.outgoing import Outgoing
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
 from lienthong.plumbing.settings import Settings
 from lienthong.producer.bootstrap import ProducerService, build_producer
+from lienthong.producer.delivered import Delivered
 from lienthong.producer.errors import BrokerUnavailable
-from lienthong.producer.outgoing import Delivered, Outgoing
 from tests.support.ports import free_port
 
 EXAMPLE_DIRECTORY = Path(__file__).parents[2] / "deploy" / "directory.example.yaml"

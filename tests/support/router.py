@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from lienthong.contract.codec import Codec
 from lienthong.contract.headers import EventHeaders
+from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
@@ -33,7 +34,6 @@ from lienthong.plumbing.settings import (
     TopicSettings,
 )
 from lienthong.plumbing.topics import apply_topics, plan_topics
-from lienthong.producer.outgoing import prepare
 from lienthong.router.bootstrap import RouterService, build_router
 from tests.support.api import EXAMPLE_DIRECTORY
 from tests.support.kafka import unique_name

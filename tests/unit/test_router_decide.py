@@ -13,9 +13,9 @@ import pytest
 from lienthong.contract import examples
 from lienthong.contract import headers as h
 from lienthong.contract.codec import Codec
+from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.plumbing.envelope import Envelope
-from lienthong.producer.outgoing import prepare
 from lienthong.router.decide import Rejected, Routed, Router
 from lienthong.router.records import dead_letter, delivery, rejection_status
 from tests.support.api import example_directory

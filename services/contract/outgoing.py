@@ -1,4 +1,4 @@
-"""A validated record made ready for Kafka: key, encoded value and contract headers."""
+"""An event record made ready for Kafka: key, encoded value and contract headers."""
 
 from __future__ import annotations
 
@@ -23,15 +23,6 @@ class Outgoing:
     value: bytes
     headers: list[tuple[str, bytes]]
     traceparent: TraceParent
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """Where the broker acknowledged a record."""
-
-    topic: str
-    partition: int
-    offset: int
 
 
 def prepare(
