@@ -60,9 +60,18 @@ class IdempotencyCache(Generic[T]):
         if self._max == 0:
             return None
         self._entries[key] = _Entry(fingerprint, now, asyncio.get_running_loop().create_future())
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._evict()
         return None
+
+    def _evict(self) -> None:
+        """Drop the oldest answered entries beyond the bound; never one still being answered."""
+        excess = len(self._entries) - self._max
+        if excess <= 0:
+            return
+        # A pending entry has waiters that `settle` or `release` must still find.
+        done = [k for k, e in self._entries.items() if e.answer.done()][:excess]
+        for key in done:
+            del self._entries[key]
 
     def settle(self, key: tuple[str, str], answer: T) -> None:
         """Record the final answer for requests that claimed or will claim `key`."""

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from lienthong.contract.agency import AgencyCodePattern
 from lienthong.contract.codec import Codec
 from lienthong.contract.errors import BadHeaders, SchemaViolation
+from lienthong.contract.jsonform import to_json
 from lienthong.contract.outgoing import Outgoing, prepare
 from lienthong.contract.schemas import EventType
 from lienthong.contract.trace import TraceParent
@@ -113,6 +114,7 @@ class Ingest:
             body = problem(403, title, (Problem("/from_organ/organ_id", title),))
             return Answer(403, body, "forbidden", sender=sender)
         client_id = record.get("event_id")
+        parsed = dict(record)
         record = complete(record, ctx.now)
         event_id = str(record["event_id"])
         try:
@@ -124,7 +126,9 @@ class Ingest:
             return await self._publish(event_type, record, sender, traceparent)
         key = (caller.id, event_id)
         try:
-            earlier = self._cache.claim(key, fingerprint(data))
+            # The parsed record, not the raw bytes: 15210 and 15210.0, or Z and +00:00, are the
+            # same event, and a retry re-serialised by another library must replay, not conflict.
+            earlier = self._cache.claim(key, fingerprint(to_json(parsed)))
         except Conflict:
             title = f"event id {event_id} was already used with a different body"
             body = problem(409, title, (Problem("/event_id", title),))

@@ -10,17 +10,28 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 
 from lienthong.contract.schemas import EventType, ParsedSchema, SchemaStore
 
+# Strict where JSON has the exact type ("0" is not a revision number); a float field takes an
+# integer, because JSON writers print 15210.0 as 15210.
 _PRIMITIVES: dict[str, Any] = {
-    "string": str,
-    "int": int,
-    "long": int,
+    "string": StrictStr,
+    "int": StrictInt,
+    "long": StrictInt,
     "double": float,
     "float": float,
-    "boolean": bool,
+    "boolean": StrictBool,
     "bytes": bytes,
 }
 _LOGICAL: dict[str, Any] = {"uuid": UUID, "timestamp-millis": AwareDatetime, "date": date}

@@ -63,11 +63,15 @@ class KafkaPublisher:
     def start(self) -> None:
         """Create the producer and start its poll and readiness threads."""
         timeout_ms = int(self._timeout_s * 1000)
-        # librdkafka gives up on a record exactly when the request does: a 503 never turns
-        # into a late publish behind the caller's back.
-        self._producer = self._factory(
-            self._kafka, error_cb=self._on_error, **{"delivery.timeout.ms": timeout_ms}
-        )
+        # librdkafka gives up on a record when the request does, so a 503 is not followed by a
+        # late publish from the queue. A record already sent when the time ran out may still
+        # have been written (Kafka cannot tell); the client's retry carries the same event id,
+        # which every consumer deduplicates.
+        overrides = {
+            "delivery.timeout.ms": timeout_ms,
+            "request.timeout.ms": min(self._kafka.request_timeout_ms, timeout_ms),
+        }
+        self._producer = self._factory(self._kafka, error_cb=self._on_error, **overrides)
         self._check_broker()
         for target, name in ((self._poll, "poll"), (self._watch, "readiness")):
             thread = threading.Thread(target=target, name=f"kafka-publisher-{name}", daemon=True)
@@ -112,7 +116,9 @@ class KafkaPublisher:
         except BufferError as exc:
             raise BrokerUnavailable("the producer queue is full", retry_after_s=1) from exc
         except KafkaException as exc:
-            raise BrokerUnavailable(f"produce failed: {exc.args[0]}", retry_after_s=1) from exc
+            raise BrokerUnavailable(
+                f"produce failed: {exc.args[0].str()}", retry_after_s=1
+            ) from exc
         try:
             # A second of margin: librdkafka reports its own timeout first, with the reason.
             delivered = await asyncio.wait_for(done, self._timeout_s + 1.0)
@@ -137,7 +143,7 @@ class KafkaPublisher:
         try:
             metadata = self._producer.list_topics(self._topic, timeout=min(self._interval, 5.0))
         except KafkaException as exc:
-            self._set_reachable(reachable=False, error=str(exc.args[0]))
+            self._set_reachable(reachable=False, error=exc.args[0].str())
             return
         error = metadata.topics[self._topic].error
         if error is not None:  # e.g. the topic does not exist: nothing could be published

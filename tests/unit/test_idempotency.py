@@ -43,6 +43,7 @@ async def test_entries_expire_and_the_oldest_are_evicted() -> None:
     cache = IdempotencyCache[str](2, 60, clock=lambda: now[0])
     for name in ("e1", "e2", "e3"):
         cache.claim(("ep", name), "fp")
+        cache.settle(("ep", name), "202")
     assert len(cache) == 2
     assert cache.claim(("ep", "e1"), "fp") is None  # evicted: a fresh claim
     now[0] = 61.0
@@ -53,3 +54,14 @@ async def test_zero_entries_disables_the_cache() -> None:
     cache = IdempotencyCache[str](0, 60)
     assert cache.claim(("ep", "e1"), "fp") is None
     assert cache.claim(("ep", "e1"), "other") is None
+
+
+async def test_an_entry_still_being_answered_is_never_evicted() -> None:
+    cache = IdempotencyCache[str](1, 60)
+    cache.claim(("ep", "slow"), "fp")
+    waiting = cache.claim(("ep", "slow"), "fp")
+    cache.claim(("ep", "e2"), "fp")  # over the bound, but "slow" is pending: both stay
+    assert len(cache) == 2
+    cache.settle(("ep", "slow"), "202")
+    assert waiting is not None
+    assert await waiting == "202"

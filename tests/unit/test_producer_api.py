@@ -224,6 +224,28 @@ async def test_retry_with_same_id_and_body_replays_without_publishing_again(
     assert len(publisher.sent) == 1
 
 
+async def test_retry_written_by_another_json_library_replays(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    body = to_json(examples.report(event_id=uuid4()))
+    first = await client.post("/v1/reports", json=body, headers=NGHE_AN)
+    rewritten = {**body, "occurred_at": body["occurred_at"].replace("+00:00", "Z")}
+    rewritten["indicators"] = [
+        {**i, "value": 15210} if i["value"] == 15210.0 else i for i in body["indicators"]
+    ]
+    second = await client.post("/v1/reports", json=rewritten, headers=NGHE_AN)
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert first.json() == second.json()
+    assert len(publisher.sent) == 1
+
+
+async def test_a_string_is_not_a_number(client: httpx.AsyncClient) -> None:
+    body = {**to_json(examples.report(event_id=uuid4())), "revision": "0"}
+    response = await client.post("/v1/reports", json=body, headers=NGHE_AN)
+    assert response.status_code == 422
+    assert "/revision" in _errors(response)
+
+
 async def test_concurrent_retries_publish_once(
     client: httpx.AsyncClient, publisher: FakePublisher
 ) -> None:
