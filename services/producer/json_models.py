@@ -7,28 +7,37 @@ a field added to a schema appears in all three without hand-written mirrors to k
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
     create_model,
 )
 
 from lienthong.contract.schemas import EventType, ParsedSchema, SchemaStore
 
-# Strict where JSON has the exact type ("0" is not a revision number); a float field takes an
-# integer, because JSON writers print 15210.0 as 15210.
+
+def _not_text(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("Input should be a valid integer, not a string or boolean")  # noqa: TRY004 - pydantic turns ValueError into a 422 entry
+    return value
+
+
+# JSON's own types only: "0" is not a revision number. As in JSON Schema, 10.0 is an integer
+# and a float field takes 15210 (JSON writers print 15210.0 so).
+JsonInt = Annotated[int, BeforeValidator(_not_text)]
+
 _PRIMITIVES: dict[str, Any] = {
     "string": StrictStr,
-    "int": StrictInt,
-    "long": StrictInt,
+    "int": JsonInt,
+    "long": JsonInt,
     "double": float,
     "float": float,
     "boolean": StrictBool,
