@@ -5,12 +5,15 @@ from __future__ import annotations
 import click
 
 from lienthong import __version__
+from lienthong.cli.consumer import consumer_group
 from lienthong.cli.context import pass_runtime
+from lienthong.cli.db import db_group
 from lienthong.cli.ops import directory_group, settings_group
 from lienthong.cli.producer import producer_group
 from lienthong.cli.publish import publish_command
 from lienthong.cli.router import router_group
 from lienthong.cli.topics import topics_group
+from lienthong.cli.trace import trace_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -29,5 +32,8 @@ main.add_command(topics_group)
 main.add_command(producer_group)
 main.add_command(publish_command)
 main.add_command(router_group)
+main.add_command(consumer_group)
+main.add_command(db_group)
+main.add_command(trace_command)
 
 __all__ = ["main", "pass_runtime"]

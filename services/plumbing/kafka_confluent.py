@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer
@@ -121,6 +122,11 @@ def envelope_of(message: Message) -> Envelope:
         headers=tuple((k, _as_bytes(v)) for k, v in pairs),
         timestamp_ms=timestamp,
     )
+
+
+def kafka_headers(pairs: Iterable[tuple[str, bytes]]) -> list[tuple[str, str | bytes | None]]:
+    """Return header pairs in the type confluent-kafka's produce() declares."""
+    return [(key, value) for key, value in pairs]
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

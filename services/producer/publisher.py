@@ -7,13 +7,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from lienthong.contract.outgoing import Outgoing
-from lienthong.plumbing.kafka_confluent import make_producer
+from lienthong.plumbing.kafka_confluent import kafka_headers, make_producer
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.delivered import Delivered
 from lienthong.producer.errors import BrokerUnavailable
@@ -110,7 +110,7 @@ class KafkaPublisher:
                 self._topic,
                 out.value,
                 out.key,
-                headers=cast("list[tuple[str, str | bytes | None]]", out.headers),
+                headers=kafka_headers(out.headers),
                 on_delivery=on_delivery,
             )
         except BufferError as exc:

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import cast
 
 import structlog
 from confluent_kafka import (
@@ -32,7 +31,7 @@ from confluent_kafka import (
 from lienthong.contract.codec import Codec
 from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
-from lienthong.plumbing.kafka_confluent import envelope_of
+from lienthong.plumbing.kafka_confluent import envelope_of, kafka_headers
 from lienthong.plumbing.lag import LagGauge
 from lienthong.plumbing.settings import RouterSettings, TopicSettings
 from lienthong.router.decide import Decision, Rejected, Routed, Router
@@ -187,7 +186,7 @@ class RouterLoop:
             return True
 
     def _produce(self, out: OutRecord) -> None:
-        headers = cast("list[tuple[str, str | bytes | None]]", out.headers)
+        headers = kafka_headers(out.headers)
         while True:
             try:
                 self._producer.produce(out.topic, out.value, out.key, headers=headers)

@@ -1,0 +1,264 @@
+"""The sink loop: a Kafka batch becomes one database transaction holding its rows and offsets.
+
+The database, not Kafka, holds this consumer's offsets: on every assignment the loop seeks to
+the offsets the store committed with the rows, so a crash anywhere replays exactly the batches
+whose transaction did not commit, and rows are idempotent by event id besides.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from lienthong.consumer.mapping import Receipts, Unmappable, map_record
+from lienthong.consumer.metrics import ConsumerMetrics
+from lienthong.consumer.rows import Mapped, OutboxRow, PersistBatch
+from lienthong.consumer.store.errors import StoreUnavailable
+from lienthong.contract.codec import Codec
+from lienthong.plumbing.deadletter import dead_letter
+from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_confluent import envelope_of
+from lienthong.plumbing.lag import LagGauge
+
+log = structlog.get_logger("lienthong.consumer")
+
+
+class Applies(Protocol):
+    """The store operations the sink needs (the real Store, or a fake in unit tests)."""
+
+    def apply(self, batch: PersistBatch) -> object:
+        """Write one batch in one transaction; raise StoreUnavailable when unreachable."""
+        ...
+
+    def offsets(
+        self, consumer: str, partitions: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        """Return the next offset to read per partition, for the partitions it knows."""
+        ...
+
+
+class SinkLoop:
+    """Persist delivered records, batch by batch, exactly once."""
+
+    def __init__(
+        self,
+        *,
+        consumer: Consumer,
+        store: Applies,
+        codec: Codec,
+        name: str,
+        topics: Sequence[str],
+        dlq_topic: str,
+        receipts: Receipts | None,
+        batch_max_records: int,
+        batch_max_ms: int,
+        max_backoff_s: float,
+        metrics: ConsumerMetrics,
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._consumer = consumer
+        self._store = store
+        self._codec = codec
+        self._name = name
+        self._topics = list(topics)
+        self._dlq = dlq_topic
+        self._receipts = receipts
+        self._batch_max = batch_max_records
+        self._batch_s = batch_max_ms / 1000
+        self._max_backoff = max_backoff_s
+        self._metrics = metrics
+        self._on_committed = on_committed
+        self._lag = LagGauge(metrics.lag)
+        self._stop = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        """Persist until `stop` is set; the batch at hand is committed or left for next time."""
+        self._stop = stop
+        self._consumer.subscribe(
+            self._topics,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        log.info("consumer_started", name=self._name, topics=self._topics)
+        try:
+            while not stop.is_set():
+                messages = self._consumer.consume(self._batch_max, self._batch_s)
+                envelopes = [envelope_of(m) for m in messages if _usable(m)]
+                if envelopes:
+                    self._persist(envelopes)
+                self._lag.update(self._consumer)
+        finally:
+            self._consumer.close()
+            log.info("consumer_stopped", name=self._name)
+
+    def _persist(self, envelopes: list[Envelope]) -> None:
+        batch, dead = self._batch(envelopes)
+        failures = 0
+        started = time.perf_counter()
+        while True:
+            try:
+                self._store.apply(batch)
+                break
+            except StoreUnavailable as exc:
+                failures += 1
+                if not self._wait_for_store(exc, failures):
+                    return  # stopping: nothing committed, the next run replays this batch
+                started = time.perf_counter()
+                batch, dead = self._batch(self._still_owned(envelopes))
+        if failures:
+            log.info("database_available_again", name=self._name, attempts=failures)
+            self._metrics.paused.set(0)
+            self._consumer.resume(self._consumer.assignment())
+        self._metrics.db_seconds.observe(time.perf_counter() - started)
+        self._metrics.batch_records.observe(len(batch.items) + len(dead))
+        self._count(batch.items, dead)
+        self._on_committed()
+
+    def _batch(self, envelopes: list[Envelope]) -> tuple[PersistBatch, list[tuple[Envelope, str]]]:
+        now = datetime.now(UTC)
+        at_ms = int(now.timestamp() * 1000)
+        items: list[Mapped] = []
+        dead: list[tuple[Envelope, str]] = []
+        letters: list[OutboxRow] = []
+        for env in envelopes:
+            try:
+                items.append(map_record(env, self._codec, now, self._receipts))
+            except Unmappable as exc:
+                record = dead_letter(
+                    env,
+                    topic=self._dlq,
+                    reason=exc.reason,
+                    error="Unmappable",
+                    detail=str(exc),
+                    stage="consumer",
+                    at_ms=at_ms,
+                )
+                letters.append(
+                    OutboxRow(
+                        record.topic,
+                        record.key,
+                        record.value,
+                        tuple(record.headers),
+                        None,
+                        "dead-letter",
+                    )
+                )
+                dead.append((env, exc.reason))
+        offsets: dict[tuple[str, int], int] = {}
+        for env in envelopes:
+            key = (env.topic, env.partition)
+            offsets[key] = max(offsets.get(key, 0), env.offset + 1)
+        return PersistBatch(self._name, tuple(items), tuple(letters), offsets), dead
+
+    def _wait_for_store(self, exc: StoreUnavailable, failures: int) -> bool:
+        """Pause consumption and wait a capped, jittered backoff; False if asked to stop."""
+        assignment = self._consumer.assignment()
+        self._consumer.pause(assignment)
+        self._metrics.paused.set(1)
+        self._metrics.retries.labels("database-unavailable").inc()
+        delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)  # noqa: S311
+        log.warning(
+            "database_unavailable",
+            name=self._name,
+            attempt=failures,
+            retry_in_s=round(delay, 2),
+            error=str(exc),
+        )
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if self._stop.is_set():
+                return False
+            # Keep polling so the group does not evict us; paused partitions deliver nothing,
+            # and a partition assigned meanwhile is paused and rewound too.
+            for message in self._consumer.consume(100, 0.2):
+                if _usable(message):
+                    env = envelope_of(message)
+                    tp = TopicPartition(env.topic, env.partition, env.offset)
+                    self._consumer.pause([tp])
+                    self._consumer.seek(tp)
+        return True
+
+    def _still_owned(self, envelopes: list[Envelope]) -> list[Envelope]:
+        owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        return [e for e in envelopes if (e.topic, e.partition) in owned]
+
+    def _count(self, items: Sequence[Mapped], dead: list[tuple[Envelope, str]]) -> None:
+        now = time.time()
+        for item in items:
+            kind = item.event.event_type
+            self._metrics.events.labels(kind, "persisted").inc()
+            self._metrics.end_to_end.labels(kind).observe(
+                max(0.0, now - item.event.occurred_at.timestamp())
+            )
+        for env, reason in dead:
+            self._metrics.events.labels("unknown", "dead_lettered").inc()
+            self._metrics.dead_letters.labels(reason).inc()
+            log.warning("dead_lettered", reason=reason, source=env.coordinates, name=self._name)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        failures = 0
+        while True:
+            try:
+                stored = self._store.offsets(self._name, keys)
+                break
+            except StoreUnavailable as exc:
+                failures += 1
+                delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10))
+                log.warning("database_unavailable_on_assign", attempt=failures, error=str(exc))
+                if self._stop.wait(delay):
+                    stored = {}
+                    break
+        for tp in partitions:
+            tp.offset = stored.get((tp.topic, tp.partition), OFFSET_BEGINNING)
+        consumer.incremental_assign(partitions)
+        self._metrics.rebalances.labels("assigned").inc()
+        log.info(
+            "consumer_rebalance",
+            kind="assigned",
+            name=self._name,
+            partitions=[f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in partitions],
+        )
+
+    def _on_revoke(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self._forget("revoked", partitions)
+
+    def _on_lost(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self._forget("lost", partitions)
+
+    def _forget(self, kind: str, partitions: list[TopicPartition]) -> None:
+        self._metrics.rebalances.labels(kind).inc()
+        for tp in partitions:
+            self._lag.forget(tp.topic, tp.partition)
+        log.info(
+            "consumer_rebalance",
+            kind=kind,
+            name=self._name,
+            partitions=[f"{tp.topic}[{tp.partition}]" for tp in partitions],
+        )
+
+
+def _usable(message: Message) -> bool:
+    error = message.error()
+    if error is None:
+        return True
+    if error.fatal():
+        raise KafkaException(error)
+    if error.code() != KafkaError._PARTITION_EOF:
+        log.warning("consumer_consume_error", error=error.str())
+    return False

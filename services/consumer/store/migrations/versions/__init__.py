@@ -1,0 +1,1 @@
+"""The revisions of the consumer's store schema, oldest first by `down_revision`."""

@@ -1,0 +1,151 @@
+"""The consumer on a real broker and a real store (SQLite and PostgreSQL), exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lienthong.consumer.store.store import Store
+from lienthong.contract import headers as h
+from lienthong.contract.headers import EventHeaders
+from lienthong.contract.schemas import EventType
+from tests.support.consumer import (
+    RECIPIENTS,
+    deliver,
+    delivered_events,
+    running_consumer,
+    start_consumer_process,
+    wait_for_events,
+    with_store,
+)
+from tests.support.postgres import LocalPostgres
+from tests.support.router import Deployment, deploy, read_committed
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def dep(kafka_bootstrap: str, store_url: str) -> Deployment:
+    return with_store(deploy(kafka_bootstrap), store_url)
+
+
+def _url(dep: Deployment) -> str:
+    return dep.settings.consumer.database_url.get_secret_value()
+
+
+def _expected_receipts(events: list[tuple[EventType, dict[str, Any]]]) -> int:
+    return sum(len(RECIPIENTS) for t, _ in events if t is EventType.DOCUMENT)
+
+
+def _checksum(events: list[tuple[EventType, dict[str, Any]]]) -> str:
+    ids = sorted(str(r["event_id"]) for _, r in events)
+    return hashlib.sha256("".join(f"{i}\n" for i in ids).encode()).hexdigest()
+
+
+def _receipts_on_inbound(dep: Deployment, expected: int) -> Counter[str]:
+    records = read_committed(dep.bootstrap, [dep.settings.topics.inbound], expected, timeout_s=60)
+    return Counter(EventHeaders.from_kafka(r.headers).event_id for r in records)
+
+
+def test_ten_thousand_delivered_events_persist_exactly_once(dep: Deployment) -> None:
+    events = delivered_events(10_000)
+    deliver(dep, events)
+    with running_consumer(dep) as service:
+        counts = wait_for_events(_url(dep), len(events))
+        deliver(dep, events[:500])  # the same events delivered again: nothing new
+        time.sleep(3)
+        assert service.store.counts() == counts
+        assert service.store.event_id_checksum() == _checksum(events)
+    assert counts["lt_events"] == 10_000
+    assert counts["lt_documents"] == 6_000
+    assert counts["lt_reports"] == 2_000
+    assert counts["lt_report_values"] == 8_000
+    assert counts["lt_statuses"] == 2_000
+    assert counts["lt_outbox"] == _expected_receipts(events)
+    receipts = _receipts_on_inbound(dep, _expected_receipts(events))
+    assert len(receipts) == _expected_receipts(events)  # every receipt, by its own event id
+
+
+def test_consumer_killed_mid_batch_ends_with_the_same_rows_and_receipts(
+    dep: Deployment, tmp_path: Path
+) -> None:
+    events = delivered_events(20_000)
+    deliver(dep, events)
+    log = tmp_path / "consumer.log"
+    progress = []
+    for _ in range(3):
+        process = start_consumer_process(dep, log)
+        time.sleep(random.uniform(3.0, 4.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        with Store.open(_url(dep), migrate=False) as store:
+            progress.append(store.counts()["lt_events"])
+    assert any(0 < done < len(events) for done in progress), progress  # killed mid-stream
+    process = start_consumer_process(dep, log)
+    try:
+        counts = wait_for_events(_url(dep), len(events), timeout_s=240)
+        with Store.open(_url(dep), migrate=False) as store:
+            deadline = time.monotonic() + 60
+            while store.outbox_backlog() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert store.outbox_backlog() == 0
+            assert store.event_id_checksum() == _checksum(events)
+            assert store.counts() == counts
+    finally:
+        process.terminate()
+        assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+    assert counts["lt_events"] == len(events)
+    assert counts["lt_outbox"] == _expected_receipts(events)  # none missing, none doubled
+    receipts = _receipts_on_inbound(dep, _expected_receipts(events))
+    assert len(receipts) == _expected_receipts(events)
+    # A kill between publishing and marking sent re-sends, with the same event id: bounded.
+    assert sum(receipts.values()) - len(receipts) <= 3 * 500
+
+
+def test_poison_record_goes_to_the_dlq_and_the_records_after_it_persist(dep: Deployment) -> None:
+    before, after = delivered_events(300), delivered_events(300)
+    deliver(dep, before)
+    poison = [(b"k", b"\xc3\x01not-avro-at-all", [(h.RECIPIENTS, b"000.00.00.H41")])]
+    deliver(dep, [], raw=poison)
+    deliver(dep, after)
+    with running_consumer(dep):
+        counts = wait_for_events(_url(dep), 600)
+        dead = read_committed(dep.bootstrap, [dep.settings.topics.dlq], 1, timeout_s=30)
+    assert counts["lt_events"] == 600
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers[h.DLQ_REASON] == b"unknown-fingerprint"
+    assert headers[h.DLQ_STAGE] == b"consumer"
+    assert headers[h.SOURCE_OFFSET] is not None
+    assert dead[0].value == b"\xc3\x01not-avro-at-all"
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_postgres_down_for_twenty_seconds_mid_stream_loses_nothing(
+    dep: Deployment, postgres: LocalPostgres
+) -> None:
+    events = delivered_events(6_000)
+    deliver(dep, events[:2_000])
+    with running_consumer(dep) as service:
+        wait_for_events(_url(dep), 2_000)
+        postgres.stop("immediate")  # a crash, not a clean shutdown
+        deliver(dep, events[2_000:])
+        time.sleep(20)
+        postgres.start()
+        counts = wait_for_events(_url(dep), len(events), timeout_s=180)
+        assert service.store.event_id_checksum() == _checksum(events)
+    assert counts["lt_events"] == len(events)
+    assert counts["lt_outbox"] == _expected_receipts(events)
