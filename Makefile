@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help test demo venv system-deps kafka-jars kafka-start kafka-stop topics lint format \
@@ -57,10 +58,8 @@ unit: venv  ## Unit tests only: no broker, no database.
 test: system-deps venv kafka-jars lint typecheck  ## The full suite: lint, types, unit, integration, e2e.
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-demo: venv  ## Run the whole pipeline on embedded defaults and print a summary.
-	@echo "make demo: not yet. The foundation (contract, local Kafka, topics) is in place;"
-	@echo "the producer, router and consumer land with issues 3-5 and the demo with issue 7."
-	@echo "Meanwhile: make kafka-start && make topics && make kafka-stop"
+demo: venv kafka-jars  ## Run the whole pipeline on embedded defaults and print a summary.
+	$(BIN)/lienthong demo $(DEMO_ARGS)
 
 bench-codec: venv  ## Codec encode/decode rate beside bare fastavro.
 	$(BIN)/python -m bench.codec

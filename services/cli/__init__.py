@@ -8,6 +8,7 @@ from lienthong import __version__
 from lienthong.cli.consumer import consumer_group
 from lienthong.cli.context import pass_runtime
 from lienthong.cli.db import db_group
+from lienthong.cli.demo import demo_command
 from lienthong.cli.ops import directory_group, settings_group
 from lienthong.cli.producer import producer_group
 from lienthong.cli.publish import publish_command
@@ -35,5 +36,6 @@ main.add_command(router_group)
 main.add_command(consumer_group)
 main.add_command(db_group)
 main.add_command(trace_command)
+main.add_command(demo_command)
 
 __all__ = ["main", "pass_runtime"]

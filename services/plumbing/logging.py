@@ -18,6 +18,9 @@ _LEVELS = {
 }
 
 
+_CHATTY = ("kafka", "httpx", "httpcore", "alembic.runtime.migration")
+
+
 def configure_logging(settings: LogSettings, stream: TextIO | None = None) -> None:
     """Configure structlog (and the stdlib root logger libraries use) for this process."""
     out = stream or sys.stderr
@@ -55,3 +58,8 @@ def configure_logging(settings: LogSettings, stream: TextIO | None = None) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(level, logging.INFO))
+    # These log every connection and request at INFO: useful when debugging, noise otherwise.
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if level <= logging.DEBUG else logging.WARNING
+        )

@@ -138,3 +138,19 @@ def event_id_checksum(conn: Connection) -> str:
     for event_id in ids:
         digest.update(event_id.encode("utf-8") + b"\n")
     return digest.hexdigest()
+
+
+def delays(conn: Connection) -> list[tuple[str, float]]:
+    """Return (event type, seconds from occurred_at to persisted_at) for every stored event."""
+    e = t.events
+    rows = conn.execute(select(e.c.event_type, e.c.occurred_at, e.c.persisted_at))
+    return [(kind, (persisted - occurred).total_seconds()) for kind, occurred, persisted in rows]
+
+
+def outbox_by_kind(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Return kind -> (sent, pending) outbox rows."""
+    o = t.outbox
+    sent = func.count(o.c.sent_at)
+    total = func.count()
+    rows = conn.execute(select(o.c.kind, sent, total).group_by(o.c.kind))
+    return {kind: (done, all_ - done) for kind, done, all_ in rows}

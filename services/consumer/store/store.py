@@ -130,6 +130,16 @@ class Store:
         with translated("checksum event ids"), self._engine.connect() as conn:
             return reads.event_id_checksum(conn)
 
+    def delays(self) -> list[tuple[str, float]]:
+        """Return (event type, seconds from occurred_at to persisted_at) per stored event."""
+        with translated("read delays"), self._engine.connect() as conn:
+            return reads.delays(conn)
+
+    def outbox_by_kind(self) -> dict[str, tuple[int, int]]:
+        """Return kind -> (sent, pending) outbox rows."""
+        with translated("count the outbox"), self._engine.connect() as conn:
+            return reads.outbox_by_kind(conn)
+
     def __enter__(self) -> Store:
         return self
 

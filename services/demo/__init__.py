@@ -1,0 +1,1 @@
+"""`lienthong demo`: the whole axis on one machine, with a story and a summary."""
