@@ -9,9 +9,11 @@ from lienthong.cli.consumer import consumer_group
 from lienthong.cli.context import pass_runtime
 from lienthong.cli.db import db_group
 from lienthong.cli.demo import demo_command
+from lienthong.cli.dlq import dlq_group
 from lienthong.cli.ops import directory_group, settings_group
 from lienthong.cli.producer import producer_group
 from lienthong.cli.publish import publish_command
+from lienthong.cli.replay import replay_command
 from lienthong.cli.router import router_group
 from lienthong.cli.topics import topics_group
 from lienthong.cli.trace import trace_command
@@ -37,5 +39,7 @@ main.add_command(consumer_group)
 main.add_command(db_group)
 main.add_command(trace_command)
 main.add_command(demo_command)
+main.add_command(dlq_group)
+main.add_command(replay_command)
 
 __all__ = ["main", "pass_runtime"]

@@ -7,6 +7,8 @@ import structlog
 import uvicorn
 
 from lienthong.cli.context import Runtime, pass_runtime
+from lienthong.plumbing.health import MaintenanceFlag
+from lienthong.producer.api.app import service_health
 from lienthong.producer.bootstrap import build_producer
 
 log = structlog.get_logger("lienthong.producer")
@@ -24,12 +26,16 @@ def producer_group() -> None:
 def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
     """Serve POST /v1/documents, /v1/reports, /v1/statuses (and :batch), /readyz, /metrics.
 
+    /readyz answers 503 while LIENTHONG_PRODUCER_MAINTENANCE_FILE exists (maintenance mode).
+
     Example: LIENTHONG_KAFKA_BOOTSTRAP=127.0.0.1:9092 lienthong producer serve --port 8080
     """
     settings = runtime.settings
     runtime.load_directory()  # fail fast, with every problem listed, before binding a port
     service = build_producer(settings)
-    service.publisher.start()
+    maintenance = settings.producer.maintenance_file
+    service_health(service.app).maintenance = MaintenanceFlag(maintenance)
+    service.publisher.start()  # the application's lifespan closes it when uvicorn shuts down
     bind_host = host or settings.producer.host
     bind_port = settings.producer.port if port is None else port
     log.info(
@@ -39,6 +45,7 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
         topic=settings.topics.inbound,
         broker=settings.kafka.bootstrap,
         broker_reachable=service.publisher.reachable,
+        maintenance_file=str(maintenance) if maintenance else None,
     )
     config = uvicorn.Config(
         service.app,
@@ -48,8 +55,5 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
         access_log=False,
         server_header=False,
     )
-    try:
-        uvicorn.Server(config).run()
-    finally:
-        service.publisher.close()
-        log.info("producer_stopped")
+    uvicorn.Server(config).run()
+    log.info("producer_stopped")

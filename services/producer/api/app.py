@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +18,8 @@ from pydantic.json_schema import models_json_schema
 from lienthong import __version__
 from lienthong.contract.schemas import EventType
 from lienthong.directory.model import Endpoint
+from lienthong.plumbing.health import OK
+from lienthong.plumbing.health import Health as ServiceHealth
 from lienthong.producer.api.auth import Authenticator
 from lienthong.producer.api.bodies import AcceptedBody, BatchBody, Health, ProblemBody
 from lienthong.producer.api.observe import LOG_FIELDS, RequestObserver
@@ -76,12 +79,32 @@ class _Refused(Exception):
 
 def create_app(deps: ApiDeps) -> FastAPI:
     """Build the application; starting and stopping the publisher belongs to the caller."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # uvicorn re-raises SIGTERM once it has shut down, ending the process before any
+        # `finally` of the caller: deliver what is queued here, while it still runs.
+        deps.publisher.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Lienthong ingestion API",
         version=__version__,
         description="Agency backends publish documents, reports and statuses to the axis.",
     )
     app.add_middleware(RequestObserver, metrics=deps.metrics)
+    health = ServiceHealth(
+        readiness={
+            # Loaded before the app is built: without a directory the process does not start.
+            "directory": lambda: OK,
+            "broker": lambda: (
+                OK if deps.publisher.reachable else deps.publisher.last_error or "unreachable"
+            ),
+        }
+    )
+    health.register_metrics("producer", deps.registry)
+    app.state.health = health
 
     @app.exception_handler(_Refused)
     async def refused(_: Request, exc: _Refused) -> JSONResponse:
@@ -93,17 +116,14 @@ def create_app(deps: ApiDeps) -> FastAPI:
     @app.get("/healthz", response_model=Health, tags=["operations"])
     async def healthz() -> Health:
         """Answer 200 while the process runs."""
-        return Health(status="ok")
+        return Health(status="ok", checks=health.live().checks)
 
     @app.get("/readyz", response_model=Health, tags=["operations"], responses={503: {}})
     async def readyz() -> JSONResponse:
-        """Answer 200 when the broker is reachable and the directory loaded, else 503."""
-        checks = {"directory": "ok", "broker": "ok"}
-        if not deps.publisher.reachable:
-            checks["broker"] = deps.publisher.last_error or "unreachable"
-        ready = all(v == "ok" for v in checks.values())
-        body = Health(status="ready" if ready else "not ready", checks=checks)
-        return JSONResponse(body.model_dump(), 200 if ready else 503)
+        """Answer 200 when the broker is reachable, the directory loaded and no maintenance."""
+        report = health.ready()
+        body = Health(status="ready" if report.ok else "not ready", checks=report.checks)
+        return JSONResponse(body.model_dump(), 200 if report.ok else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -111,6 +131,14 @@ def create_app(deps: ApiDeps) -> FastAPI:
 
     app.openapi = lambda: _openapi(app, deps)  # type: ignore[method-assign]
     return app
+
+
+def service_health(app: FastAPI) -> ServiceHealth:
+    """Return the checks behind /healthz and /readyz, for the composition root to add to."""
+    health = app.state.health
+    if not isinstance(health, ServiceHealth):
+        raise TypeError("not an app made by create_app")
+    return health
 
 
 def _add_routes(app: FastAPI, deps: ApiDeps, kind: str, event_type: EventType) -> None:
