@@ -15,6 +15,7 @@ from lienthong.cli.producer import producer_group
 from lienthong.cli.publish import publish_command
 from lienthong.cli.replay import replay_command
 from lienthong.cli.router import router_group
+from lienthong.cli.subscribe import subscribe_command
 from lienthong.cli.topics import topics_group
 from lienthong.cli.trace import trace_command
 
@@ -41,5 +42,6 @@ main.add_command(trace_command)
 main.add_command(demo_command)
 main.add_command(dlq_group)
 main.add_command(replay_command)
+main.add_command(subscribe_command)
 
 __all__ = ["main", "pass_runtime"]
