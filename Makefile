@@ -10,7 +10,8 @@ DEMO_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help test demo venv system-deps kafka-jars kafka-start kafka-stop topics lint format \
-        typecheck unit integration bench-codec clean
+        typecheck unit integration bench-codec bench-ingest bench-router \
+        bench-consumer clean
 
 help:  ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +64,15 @@ demo: venv kafka-jars  ## Run the whole pipeline on embedded defaults and print 
 
 bench-codec: venv  ## Codec encode/decode rate beside bare fastavro.
 	$(BIN)/python -m bench.codec
+
+bench-ingest: venv kafka-jars  ## HTTP API and Python client beside a raw produce ceiling.
+	$(BIN)/python -m bench.ingest
+
+bench-router: venv kafka-jars  ## Router at fan-out 1, 8, 64 beside a minimal loop and Kafka's tools.
+	$(BIN)/python -m bench.router
+
+bench-consumer: venv kafka-jars system-deps  ## Persistence into PostgreSQL and SQLite beside bulk inserts.
+	$(BIN)/python -m bench.consumer
 
 clean:  ## Remove the virtualenv, caches and build output (not the Kafka jar cache).
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis
