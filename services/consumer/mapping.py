@@ -172,17 +172,21 @@ def _receipts(  # noqa: PLR0917 - private, called once, every argument needed
     if receipts is None:
         return ()
     owed = []
+    # Encoded without logical types: the id as text and the time as milliseconds are the same
+    # bytes on the wire, and skip two conversions per receipt (receipts were 30% of mapping).
+    plain = codec.plain()
+    occurred_ms = int(now.timestamp() * 1000)
     for agency in event.recipients:
         status = {
-            "event_id": uuid.uuid5(_RECEIPTS, f"received:{event.event_id}:{agency}"),
-            "occurred_at": now.astimezone(UTC),
+            "event_id": str(uuid.uuid5(_RECEIPTS, f"received:{event.event_id}:{agency}")),
+            "occurred_at": occurred_ms,
             "response_for": {"document_id": record["document_id"], "organ_id": event.sender},
             "from_organ": _organization(agency, receipts.agency_name(agency)),
             "status_code": "01",
             "description": f"Đã nhận (received): {record['business']['action']}",
             "staff": None,
         }
-        out = prepare(codec, EventType.STATUS, status, trace.child())
+        out = prepare(plain, EventType.STATUS, status, trace.child())
         owed.append(
             OutboxRow(
                 receipts.inbound_topic,

@@ -48,9 +48,24 @@ def peek_fingerprint(data: bytes) -> bytes:
 class Codec:
     """Encode records with the current schemas; decode any kept version into the current one."""
 
-    def __init__(self, store: SchemaStore) -> None:
+    def __init__(self, store: SchemaStore, *, logical_types: bool = True) -> None:
         self._store = store
+        self._logical = logical_types
         self._prefix = {t: MAGIC + store.current(t).fingerprint for t in EventType}
+        self._plain: Codec | None = None if logical_types else self
+
+    def plain(self) -> Codec:
+        """Return a codec on the same schemas that skips logical types (ids and times raw).
+
+        For hot paths that only route or re-encode: UUIDs stay strings, timestamps and dates
+        stay integers, and the bytes on the wire are the same either way.
+        """
+        if self._plain is None:
+            self._plain = Codec(self._store, logical_types=False)
+        return self._plain
+
+    def _schema(self, version: SchemaVersion) -> ParsedSchema:
+        return version.parsed if self._logical else version.plain
 
     @property
     def store(self) -> SchemaStore:
@@ -59,7 +74,7 @@ class Codec:
 
     def encode(self, event_type: EventType, record: Mapping[str, Any]) -> bytes:
         """Encode `record` with the current schema of `event_type`."""
-        schema = self._store.current(event_type).parsed
+        schema = self._schema(self._store.current(event_type))
         buf = io.BytesIO()
         buf.write(self._prefix[event_type])
         try:
@@ -87,11 +102,11 @@ class Codec:
             )
         current = self._store.current(writer.event_type)
         # Same schema: skip resolution, the common case and the fast one.
-        reader = None if current is writer else current.parsed
+        reader = None if current is writer else self._schema(current)
         body = io.BytesIO(data)
         body.seek(HEADER_LEN)
         try:
-            record = fastavro.schemaless_reader(body, writer.parsed, reader)
+            record = fastavro.schemaless_reader(body, self._schema(writer), reader)
         except fastavro.read.SchemaResolutionError as exc:
             raise IncompatibleRecord(
                 f"{writer.event_type.value} v{writer.version} cannot be read as"

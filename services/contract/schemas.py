@@ -56,6 +56,9 @@ class SchemaVersion:
     parsed: ParsedSchema
     """The schema as fastavro.parse_schema returned it."""
     canonical_form: str
+    plain: ParsedSchema
+    """The same schema without logical types: UUIDs stay strings, timestamps integers, which
+    decodes ~1.5x faster when only identifiers and routing fields are needed."""
 
     @property
     def fingerprint_hex(self) -> str:
@@ -142,9 +145,21 @@ def load_versions(root: Traversable) -> list[SchemaVersion]:
                 raise SchemaLoadError(f"{origin}: cannot read schema: {exc}") from exc
             event_type, parsed = _parse(raw, origin)
             fp, canonical = fingerprint_of(parsed)
-            found.append(SchemaVersion(event_type, int(match.group(1)), fp, parsed, canonical))
+            _, plain = _parse(_without_logical_types(raw), origin)
+            found.append(
+                SchemaVersion(event_type, int(match.group(1)), fp, parsed, canonical, plain)
+            )
     if not found:
         raise SchemaLoadError(f"no v<N>/*.avsc schema files under {root}")
     # Oldest first: a schema unchanged across releases is known by the version that introduced it.
     found.sort(key=lambda s: (s.version, s.event_type))
     return found
+
+
+def _without_logical_types(schema: Any) -> Any:
+    """Return a copy of a raw schema with every logicalType removed (same binary encoding)."""
+    if isinstance(schema, dict):
+        return {k: _without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+    if isinstance(schema, list):
+        return [_without_logical_types(v) for v in schema]
+    return schema

@@ -55,12 +55,25 @@ class Rejected:
 
 Decision = Routed | Rejected
 
+_ROUTES_CACHED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a sender's list of addresses cannot be routed (cached like a route)."""
+
+    reason: str
+    detail: str
+
 
 class Router:
     """Decide each record's route from the contract and the current directory."""
 
     def __init__(self, codec: Codec, delivery_prefix: str) -> None:
-        self._codec = codec
+        # Routing reads identifiers and addresses only: skip building UUID and datetime objects.
+        self._codec = codec.plain()
+        self._routes: dict[tuple[str, tuple[str, ...]], tuple[Delivery, ...] | Refusal] = {}
+        self._cached_for: Directory | None = None
         self._prefix = delivery_prefix
 
     def decide(self, envelope: Envelope, directory: Directory) -> Decision:
@@ -88,27 +101,45 @@ class Router:
     def _addressed(self, decoded: Decoded, headers: EventHeaders, directory: Directory) -> Decision:
         record = decoded.record
         sender = sender_of(record)
-        refuse = self._refuser(decoded, headers, directory)
+        route = self._route(directory, sender, tuple(record["recipients"]))
+        if isinstance(route, Refusal):
+            return self._refuser(decoded, headers, directory)(route.reason, route.detail)
+        return Routed(decoded.event_type, headers.event_id, sender, headers.occurred_at_ms, route)
+
+    def _route(
+        self, directory: Directory, sender: str, recipients: tuple[str, ...]
+    ) -> tuple[Delivery, ...] | Refusal:
+        """Resolve a sender's addresses once per directory: senders repeat their lists."""
+        if directory is not self._cached_for:  # a reloaded directory: forget every route
+            self._routes.clear()
+            self._cached_for = directory
+        key = (sender, recipients)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._resolve(directory, sender, recipients)
+            if len(self._routes) >= _ROUTES_CACHED:
+                self._routes.clear()
+            self._routes[key] = route
+        return route
+
+    def _resolve(
+        self, directory: Directory, sender: str, recipients: tuple[str, ...]
+    ) -> tuple[Delivery, ...] | Refusal:
         if not directory.is_agency(sender):
-            return refuse("unknown-sender", f"sender {sender} is not in the directory")
-        recipients = record["recipients"]
+            return Refusal("unknown-sender", f"sender {sender} is not in the directory")
         resolution = resolve_recipients(directory, recipients, sender=sender)
         if resolution.unknown:
-            return refuse(
-                "unknown-recipient",
-                "unknown agencies or groups: " + ", ".join(resolution.unknown),
+            return Refusal(
+                "unknown-recipient", "unknown agencies or groups: " + ", ".join(resolution.unknown)
             )
         refused = violations(directory, sender, recipients)
         if refused:
-            return refuse("policy-violation", "; ".join(refused))
+            return Refusal("policy-violation", "; ".join(refused))
         if not resolution.targets:
-            return refuse("no-recipients", "the recipients resolve to no agency but the sender")
-        deliveries = tuple(
+            return Refusal("no-recipients", "the recipients resolve to no agency but the sender")
+        return tuple(
             Delivery(endpoint_id, self._topic(directory, endpoint_id), agencies)
             for endpoint_id, agencies in resolution.targets.items()
-        )
-        return Routed(
-            decoded.event_type, headers.event_id, sender, headers.occurred_at_ms, deliveries
         )
 
     def _status(self, decoded: Decoded, headers: EventHeaders, directory: Directory) -> Decision:

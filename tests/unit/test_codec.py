@@ -156,3 +156,15 @@ def test_missing_field_with_a_default_is_filled_in() -> None:
     del record["attachments"]
     decoded = CODEC.decode(CODEC.encode(EventType.DOCUMENT, record))
     assert decoded.record["attachments"] == []
+
+
+@pytest.mark.parametrize("event_type", list(EventType))
+def test_plain_codec_reads_ids_and_times_raw_and_writes_the_same_bytes(
+    event_type: EventType,
+) -> None:
+    value = CODEC.encode(event_type, EXAMPLES[event_type]())
+    plain = CODEC.plain().decode(value)
+    assert isinstance(plain.record["event_id"], str)
+    assert isinstance(plain.record["occurred_at"], int)
+    assert plain.record["event_id"] == str(EXAMPLES[event_type]()["event_id"])
+    assert CODEC.plain().encode(event_type, plain.record) == value

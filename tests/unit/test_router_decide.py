@@ -15,10 +15,11 @@ from lienthong.contract import headers as h
 from lienthong.contract.codec import Codec
 from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType, SchemaStore
+from lienthong.directory.loader import parse_directory
 from lienthong.plumbing.envelope import Envelope
 from lienthong.router.decide import Rejected, Routed, Router
 from lienthong.router.records import dead_letter, delivery, rejection_status
-from tests.support.api import example_directory
+from tests.support.api import EXAMPLE_DIRECTORY, example_directory
 
 CODEC = Codec(SchemaStore.from_package())
 DIRECTORY = example_directory()
@@ -208,3 +209,19 @@ def test_policy_violation_is_dead_lettered_and_the_sender_told() -> None:
     assert "000.00.00.H41 may not address all-provinces" in decision.detail
     assert decision.notify is not None
     assert decision.notify.endpoint_id == "tinh-nghe-an"
+
+
+def test_a_reloaded_directory_is_used_at_once_despite_the_route_cache() -> None:
+    router = Router(CODEC, "lienthong.deliver.")
+    record = examples.document(event_id=uuid4(), recipients=("000.00.00.G98",))
+    first = router.decide(envelope(record=record), DIRECTORY)
+    again = router.decide(envelope(record={**record, "event_id": uuid4()}), DIRECTORY)
+    assert isinstance(first, Rejected)
+    assert isinstance(again, Rejected)
+    text = EXAMPLE_DIRECTORY.read_text(encoding="utf-8").replace(
+        "\ngroups:\n", "\n  - {code: 000.00.00.G98, name: Bộ mới, endpoint: bo-nganh}\ngroups:\n", 1
+    )
+    fixed = parse_directory(text, "fixed.yaml")
+    routed = router.decide(envelope(record={**record, "event_id": uuid4()}), fixed)
+    assert isinstance(routed, Routed)
+    assert [d.endpoint_id for d in routed.deliveries] == ["bo-nganh"]

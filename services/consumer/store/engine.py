@@ -54,8 +54,11 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    # No pre-ping: it costs a round trip per checkout on the hot path, and a dead connection
+    # already surfaces as StoreUnavailable, which every caller retries (SQLAlchemy drops the
+    # pool's stale connections on that error, so the retry gets a fresh one).
     return create_engine(
-        parsed, hide_parameters=True, pool_pre_ping=True, connect_args=connect_args
+        parsed, hide_parameters=True, pool_pre_ping=False, connect_args=connect_args
     )
 
 
