@@ -33,6 +33,7 @@ def run(
 
     The store is LIENTHONG_CONSUMER_DATABASE_URL (sqlite:///lienthong.sqlite by default, or a
     postgresql:// URL); its schema is migrated on start. SIGTERM or Ctrl-C stops cleanly.
+    /metrics, /healthz and /readyz are served on LIENTHONG_CONSUMER_METRICS_PORT (9102).
 
     Example: LIENTHONG_CONSUMER_DATABASE_URL=sqlite:///nghe-an.sqlite lienthong consumer run
     --endpoint tinh-nghe-an
@@ -46,7 +47,9 @@ def run(
     settings = runtime.settings
     service = build_consumer(settings, directory, endpoint_id=endpoint_id)
     port = settings.consumer.metrics_port if metrics_port is None else metrics_port
-    metrics = serve_metrics(service.registry, settings.consumer.metrics_host, port)
+    metrics = serve_metrics(
+        service.registry, settings.consumer.metrics_host, port, health=service.health
+    )
     stop = threading.Event()
 
     def on_stop(signum: int, _: FrameType | None) -> None:
@@ -63,6 +66,7 @@ def run(
         topics=list(service.topics),
         metrics=metrics.url,
         receipts=endpoint_id is not None,
+        maintenance_file=str(settings.consumer.maintenance_file or "") or None,
     )
     try:
         service.sink.run(stop)

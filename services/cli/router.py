@@ -29,6 +29,7 @@ def run(runtime: Runtime, instance_id: str | None, metrics_port: int | None) -> 
     """Consume lienthong.inbound and fan each event out, one Kafka transaction per batch.
 
     SIGTERM or Ctrl-C finishes the batch at hand and stops; SIGHUP reloads the directory.
+    /metrics, /healthz and /readyz are served on LIENTHONG_ROUTER_METRICS_PORT (9101).
 
     Example: LIENTHONG_ROUTER_INSTANCE_ID=router-0 lienthong router run
     """
@@ -43,7 +44,9 @@ def run(runtime: Runtime, instance_id: str | None, metrics_port: int | None) -> 
     )
     settings = settings.model_copy(update={"router": router})
     service = build_router(settings)
-    metrics = serve_metrics(service.registry, router.metrics_host, router.metrics_port)
+    metrics = serve_metrics(
+        service.registry, router.metrics_host, router.metrics_port, health=service.health
+    )
     stop = threading.Event()
 
     def on_stop(signum: int, _: FrameType | None) -> None:
@@ -61,6 +64,7 @@ def run(runtime: Runtime, instance_id: str | None, metrics_port: int | None) -> 
         transactional_id=service.transactional_id,
         metrics=metrics.url,
         broker=settings.kafka.bootstrap,
+        maintenance_file=str(router.maintenance_file) if router.maintenance_file else None,
     )
     try:
         service.loop.run(stop)

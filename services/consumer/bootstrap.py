@@ -7,17 +7,21 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Producer
 from prometheus_client import CollectorRegistry
+from sqlalchemy import text
 
 from lienthong.consumer.mapping import Receipts
 from lienthong.consumer.metrics import ConsumerMetrics
 from lienthong.consumer.relay import OutboxRelay
 from lienthong.consumer.sink import SinkLoop
+from lienthong.consumer.store.errors import StoreError, translated
 from lienthong.consumer.store.store import Store
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
 from lienthong.directory.model import Directory
-from lienthong.plumbing.kafka_confluent import make_consumer, make_producer
-from lienthong.plumbing.settings import Settings
+from lienthong.plumbing.health import OK, Check, Health, MaintenanceFlag
+from lienthong.plumbing.kafka_confluent import make_admin, make_consumer, make_producer
+from lienthong.plumbing.probes import CachedCheck, topic_probe
+from lienthong.plumbing.settings import ConsumerSettings, Settings
 
 ARCHIVE = "archive"
 
@@ -32,6 +36,7 @@ class ConsumerService:
     relay: OutboxRelay
     store: Store
     registry: CollectorRegistry
+    health: Health
 
 
 def build_consumer(
@@ -60,20 +65,28 @@ def build_consumer(
     store = Store.open(config.database_url.get_secret_value())
     relay = OutboxRelay(
         store=store,
-        producer=producer_factory(settings.kafka, client_id=f"{config.group_prefix}-{name}-outbox"),
+        producer=producer_factory(
+            settings.kafka,
+            client_id=f"{config.group_prefix}-{name}-outbox",
+            stats_cb=metrics.kafka.callback("outbox"),
+        ),
         metrics=metrics,
         batch=config.outbox_batch,
         interval_s=config.outbox_interval_s,
     )
+    group = f"{config.group_prefix}-{name}"
+    consumer = consumer_factory(
+        settings.kafka,
+        group,
+        client_id=f"{config.group_prefix}-{name}",
+        stats_cb=metrics.kafka.callback("consumer"),
+    )
     sink = SinkLoop(
-        consumer=consumer_factory(
-            settings.kafka,
-            f"{config.group_prefix}-{name}",
-            client_id=f"{config.group_prefix}-{name}",
-        ),
+        consumer=consumer,
         store=store,
         codec=Codec(SchemaStore.from_package()),
         name=name,
+        group=group,
         topics=topics,
         dlq_topic=settings.topics.dlq,
         receipts=receipts,
@@ -83,4 +96,45 @@ def build_consumer(
         metrics=metrics,
         on_committed=relay.wake,
     )
-    return ConsumerService(name, topics, sink, relay, store, registry)
+    probed = topics[0] if topics else settings.topics.inbound
+    broker = topic_probe(lambda: make_admin(settings.kafka), probed)
+    health = _health(config, sink, relay, store, broker)
+    health.register_metrics("consumer", registry)
+    return ConsumerService(name, topics, sink, relay, store, registry, health)
+
+
+def _health(
+    config: ConsumerSettings, sink: SinkLoop, relay: OutboxRelay, store: Store, broker: Check
+) -> Health:
+    """Liveness: both threads make progress. Readiness: broker, group, directory, database."""
+    limit = config.liveness_timeout_s
+    ping = CachedCheck(lambda: _ping(store), config.readiness_interval_s)
+
+    def database() -> str:
+        if sink.paused:
+            return "unreachable: consumption paused, retrying (lienthong_consumer_paused)"
+        return ping()
+
+    return Health(
+        liveness={
+            "sink": sink.heartbeat.check("the sink loop", limit),
+            "outbox": relay.heartbeat.check("the outbox relay", limit),
+        },
+        readiness={
+            "broker": CachedCheck(broker, config.readiness_interval_s),
+            "group": sink.assignment.check,
+            "directory": lambda: OK,  # loaded before the build; the consumer needs it only then
+            "database": database,
+        },
+        maintenance=MaintenanceFlag(config.maintenance_file),
+    )
+
+
+def _ping(store: Store) -> str:
+    """Run `SELECT 1`: "ok", or why the database cannot be reached."""
+    try:
+        with translated("check the database"), store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except StoreError as exc:
+        return f"unreachable: {exc}"
+    return OK

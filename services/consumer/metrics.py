@@ -4,17 +4,36 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from lienthong.plumbing.build_info import register_build_info
+from lienthong.plumbing.kafka_stats import KafkaStats
+
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_EVENT_TYPES = ("document", "report", "status")
+# What the store refuses (consumer/mapping.py) and what cannot be decoded; started at 0 so that
+# `increase()` counts a reason's first dead letters.
+DLQ_REASONS = (
+    "empty-value",
+    "not-routed",
+    "invalid-business",
+    "invalid-report",
+    "invalid-status",
+    "bad-magic",
+    "unknown-fingerprint",
+    "corrupt-body",
+    "incompatible-schema",
+)
 
 
 class ConsumerMetrics:
-    """Events persisted, database latency, end-to-end latency, lag, outbox, retries."""
+    """Events persisted, database and end-to-end latency, lag, outbox, retries, librdkafka."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.events = Counter(
             "lienthong_consumer_events_total",
-            "Delivered events handled, by type and outcome (persisted, duplicate, dead_lettered).",
-            ["event_type", "outcome"],
+            "Delivered events handled, by the endpoint this consumer persists for ('archive' for"
+            " --all), type ('unknown' when unreadable) and outcome (persisted, duplicate,"
+            " dead_lettered).",
+            ["endpoint", "event_type", "outcome"],
             registry=registry,
         )
         self.batch_records = Histogram(
@@ -31,7 +50,8 @@ class ConsumerMetrics:
         )
         self.end_to_end = Histogram(
             "lienthong_consumer_end_to_end_latency_seconds",
-            "Time from an event's occurred_at to its rows being committed, by type.",
+            "Time from an event's occurred_at to its rows being committed, by type; events"
+            " persisted before (duplicates) are not observed.",
             ["event_type"],
             buckets=_SECONDS,
             registry=registry,
@@ -65,9 +85,15 @@ class ConsumerMetrics:
             ["kind"],
             registry=registry,
         )
+        self.assigned = Gauge(
+            "lienthong_consumer_assigned_partitions",
+            "Delivery topic partitions this process owns now.",
+            registry=registry,
+        )
         self.outbox_backlog = Gauge(
-            "lienthong_consumer_outbox_backlog",
-            "Outbox rows (receipts, dead letters) committed but not yet published.",
+            "lienthong_consumer_outbox_backlog_rows",
+            "Outbox rows (receipts, dead letters) left unpublished after the relay's last pass:"
+            " 0 when it emptied the outbox.",
             registry=registry,
         )
         self.outbox_sent = Counter(
@@ -81,3 +107,25 @@ class ConsumerMetrics:
             "Attempts to publish outbox rows that failed (they are retried).",
             registry=registry,
         )
+        self.kafka = KafkaStats("consumer", registry)
+        register_build_info("consumer", registry)
+        self._start_at_zero()
+
+    def start_endpoint_at_zero(self, endpoint: str) -> None:
+        """Create this consumer's event series at 0 (the endpoint is known once it is built)."""
+        for kind in _EVENT_TYPES:
+            self.events.labels(endpoint, kind, "persisted")
+            self.events.labels(endpoint, kind, "duplicate")
+        self.events.labels(endpoint, "unknown", "dead_lettered")
+
+    def _start_at_zero(self) -> None:
+        """Create the bounded series the alert rules take `increase()` of, at 0."""
+        for reason in DLQ_REASONS:
+            self.dead_letters.labels(reason)
+        for kind in _EVENT_TYPES:
+            self.end_to_end.labels(kind)
+        self.retries.labels("database-unavailable")
+        for kind in ("receipt", "dead-letter"):
+            self.outbox_sent.labels(kind)
+        for kind in ("assigned", "revoked", "lost"):
+            self.rebalances.labels(kind)

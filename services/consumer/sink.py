@@ -15,22 +15,18 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from lienthong.consumer.mapping import Receipts, Unmappable, map_record
 from lienthong.consumer.metrics import ConsumerMetrics
 from lienthong.consumer.rows import Mapped, OutboxRow, PersistBatch
 from lienthong.consumer.store.errors import StoreUnavailable
+from lienthong.consumer.store.model import Applied
 from lienthong.contract.codec import Codec
+from lienthong.plumbing.consuming import Assignment, next_offsets, usable
 from lienthong.plumbing.deadletter import dead_letter
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.health import Heartbeat
 from lienthong.plumbing.kafka_confluent import envelope_of
 from lienthong.plumbing.lag import LagGauge
 
@@ -40,7 +36,7 @@ log = structlog.get_logger("lienthong.consumer")
 class Applies(Protocol):
     """The store operations the sink needs (the real Store, or a fake in unit tests)."""
 
-    def apply(self, batch: PersistBatch) -> object:
+    def apply(self, batch: PersistBatch) -> Applied:
         """Write one batch in one transaction; raise StoreUnavailable when unreachable."""
         ...
 
@@ -61,6 +57,7 @@ class SinkLoop:
         store: Applies,
         codec: Codec,
         name: str,
+        group: str,
         topics: Sequence[str],
         dlq_topic: str,
         receipts: Receipts | None,
@@ -69,11 +66,13 @@ class SinkLoop:
         max_backoff_s: float,
         metrics: ConsumerMetrics,
         on_committed: Callable[[], None] = lambda: None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self._consumer = consumer
         self._store = store
         self._codec = codec
         self._name = name
+        self._group = group
         self._topics = list(topics)
         self._dlq = dlq_topic
         self._receipts = receipts
@@ -84,6 +83,12 @@ class SinkLoop:
         self._on_committed = on_committed
         self._lag = LagGauge(metrics.lag)
         self._stop = threading.Event()
+        self.heartbeat = heartbeat or Heartbeat()
+        self.assignment = Assignment(
+            self._group, rebalances=metrics.rebalances, owned=metrics.assigned, lag=self._lag
+        )
+        self.paused = False  # the database is unreachable; consumption waits for it
+        metrics.start_endpoint_at_zero(name)
 
     def run(self, stop: threading.Event) -> None:
         """Persist until `stop` is set; the batch at hand is committed or left for next time."""
@@ -97,6 +102,7 @@ class SinkLoop:
         log.info("consumer_started", name=self._name, topics=self._topics)
         try:
             while not stop.is_set():
+                self.heartbeat.beat()
                 messages = self._consumer.consume(self._batch_max, self._batch_s)
                 envelopes = [envelope_of(m) for m in messages if _usable(m)]
                 if envelopes:
@@ -112,7 +118,7 @@ class SinkLoop:
         started = time.perf_counter()
         while True:
             try:
-                self._store.apply(batch)
+                applied = self._store.apply(batch)
                 break
             except StoreUnavailable as exc:
                 failures += 1
@@ -122,11 +128,12 @@ class SinkLoop:
                 batch, dead = self._batch(self._still_owned(envelopes))
         if failures:
             log.info("database_available_again", name=self._name, attempts=failures)
+            self.paused = False
             self._metrics.paused.set(0)
             self._consumer.resume(self._consumer.assignment())
         self._metrics.db_seconds.observe(time.perf_counter() - started)
         self._metrics.batch_records.observe(len(batch.items) + len(dead))
-        self._count(batch.items, dead)
+        self._count(batch.items, applied, dead)
         self._on_committed()
 
     def _batch(self, envelopes: list[Envelope]) -> tuple[PersistBatch, list[tuple[Envelope, str]]]:
@@ -159,16 +166,14 @@ class SinkLoop:
                     )
                 )
                 dead.append((env, exc.reason))
-        offsets: dict[tuple[str, int], int] = {}
-        for env in envelopes:
-            key = (env.topic, env.partition)
-            offsets[key] = max(offsets.get(key, 0), env.offset + 1)
+        offsets = next_offsets(envelopes)
         return PersistBatch(self._name, tuple(items), tuple(letters), offsets), dead
 
     def _wait_for_store(self, exc: StoreUnavailable, failures: int) -> bool:
         """Pause consumption and wait a capped, jittered backoff; False if asked to stop."""
         assignment = self._consumer.assignment()
         self._consumer.pause(assignment)
+        self.paused = True
         self._metrics.paused.set(1)
         self._metrics.retries.labels("database-unavailable").inc()
         delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)  # noqa: S311
@@ -181,6 +186,7 @@ class SinkLoop:
         )
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline:
+            self.heartbeat.beat()  # waiting for the database is the job now, not a hang
             if self._stop.is_set():
                 return False
             # Keep polling so the group does not evict us; paused partitions deliver nothing,
@@ -197,16 +203,26 @@ class SinkLoop:
         owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
         return [e for e in envelopes if (e.topic, e.partition) in owned]
 
-    def _count(self, items: Sequence[Mapped], dead: list[tuple[Envelope, str]]) -> None:
+    def _count(
+        self, items: Sequence[Mapped], applied: Applied, dead: list[tuple[Envelope, str]]
+    ) -> None:
         now = time.time()
+        events = self._metrics.events
+        new = set(applied.new_event_ids)
         for item in items:
             kind = item.event.event_type
-            self._metrics.events.labels(kind, "persisted").inc()
+            if item.event.event_id not in new:
+                # Seen before (a redelivery, a replay, or twice in this batch): its latency
+                # was measured the first time.
+                events.labels(self._name, kind, "duplicate").inc()
+                continue
+            new.discard(item.event.event_id)
+            events.labels(self._name, kind, "persisted").inc()
             self._metrics.end_to_end.labels(kind).observe(
                 max(0.0, now - item.event.occurred_at.timestamp())
             )
         for env, reason in dead:
-            self._metrics.events.labels("unknown", "dead_lettered").inc()
+            events.labels(self._name, "unknown", "dead_lettered").inc()
             self._metrics.dead_letters.labels(reason).inc()
             log.warning("dead_lettered", reason=reason, source=env.coordinates, name=self._name)
 
@@ -221,13 +237,14 @@ class SinkLoop:
                 failures += 1
                 delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10))
                 log.warning("database_unavailable_on_assign", attempt=failures, error=str(exc))
+                self.heartbeat.beat()
                 if self._stop.wait(delay):
                     stored = {}
                     break
         for tp in partitions:
             tp.offset = stored.get((tp.topic, tp.partition), OFFSET_BEGINNING)
         consumer.incremental_assign(partitions)
-        self._metrics.rebalances.labels("assigned").inc()
+        self.assignment.assigned((tp.topic, tp.partition) for tp in partitions)
         log.info(
             "consumer_rebalance",
             kind="assigned",
@@ -236,15 +253,14 @@ class SinkLoop:
         )
 
     def _on_revoke(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assignment.revoked((tp.topic, tp.partition) for tp in partitions)
         self._forget("revoked", partitions)
 
     def _on_lost(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assignment.lost((tp.topic, tp.partition) for tp in partitions)
         self._forget("lost", partitions)
 
     def _forget(self, kind: str, partitions: list[TopicPartition]) -> None:
-        self._metrics.rebalances.labels(kind).inc()
-        for tp in partitions:
-            self._lag.forget(tp.topic, tp.partition)
         log.info(
             "consumer_rebalance",
             kind=kind,
@@ -254,11 +270,4 @@ class SinkLoop:
 
 
 def _usable(message: Message) -> bool:
-    error = message.error()
-    if error is None:
-        return True
-    if error.fatal():
-        raise KafkaException(error)
-    if error.code() != KafkaError._PARTITION_EOF:
-        log.warning("consumer_consume_error", error=error.str())
-    return False
+    return usable(message, logger="lienthong.consumer", event="consumer_consume_error")

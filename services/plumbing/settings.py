@@ -6,9 +6,17 @@ import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from lienthong.contract.agency import DEFAULT_AGENCY_CODE_PATTERN
 
@@ -17,6 +25,9 @@ PREFIX = "LIENTHONG_"
 _SCRIPT_PREFIX = "LIENTHONG_LOCAL_"
 
 _DAY_MS = 24 * 3600 * 1000
+
+# An empty variable means "none", not Path("") (the current directory, which always exists).
+OptionalPath = Annotated[Path | None, BeforeValidator(lambda v: v or None)]
 
 
 class _Section(BaseModel):
@@ -42,7 +53,9 @@ class KafkaSettings(_Section):
     # timeout, which must cover the linger and one request (both clients refuse less).
     request_timeout_ms: int = Field(default=15_000, ge=1000)
     delivery_timeout_ms: int = Field(default=30_000, ge=1000)
-    statistics_interval_ms: int = Field(default=0, ge=0)
+    # librdkafka statistics (broker round trips, producer queue, transaction state) become
+    # lienthong_<service>_kafka_* gauges at this interval; 0 turns them off.
+    statistics_interval_ms: int = Field(default=15_000, ge=0)
 
     @model_validator(mode="after")
     def _delivery_covers_a_request(self) -> KafkaSettings:
@@ -104,6 +117,8 @@ class ProducerSettings(_Section):
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
     clock_skew_s: int = Field(default=300, ge=0)
     readiness_interval_s: float = Field(default=5.0, gt=0)
+    # While this file exists /readyz answers 503 (see docs/operations.md#maintenance-mode).
+    maintenance_file: OptionalPath = None
 
 
 class RouterSettings(_Section):
@@ -127,6 +142,11 @@ class RouterSettings(_Section):
     # Who rejects an unroutable document (the Status 02 the sender gets): the axis operator.
     axis_organ_id: str = "000.00.00.G22"
     axis_organ_name: str = "Trục liên thông văn bản quốc gia"
+    # /healthz fails when the routing loop made no progress for this long; it must exceed the
+    # longest legitimate wait (a 30 s transaction timeout, a 10 s backoff).
+    liveness_timeout_s: float = Field(default=120.0, gt=0)
+    readiness_interval_s: float = Field(default=5.0, gt=0)
+    maintenance_file: OptionalPath = None
 
 
 class ConsumerSettings(_Section):
@@ -143,6 +163,11 @@ class ConsumerSettings(_Section):
     retry_max_backoff_s: float = Field(default=30.0, gt=0)
     outbox_batch: int = Field(default=500, ge=1)
     outbox_interval_s: float = Field(default=0.5, gt=0)
+    # /healthz fails when the sink loop or the outbox relay made no progress for this long; it
+    # must exceed retry_max_backoff_s and the relay's 30 s flush.
+    liveness_timeout_s: float = Field(default=120.0, gt=0)
+    readiness_interval_s: float = Field(default=5.0, gt=0)
+    maintenance_file: OptionalPath = None
 
 
 class ClientSettings(_Section):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from lienthong.plumbing.build_info import register_build_info
+from lienthong.plumbing.kafka_stats import KafkaStats
+
 # Publish latency is a broker round trip: milliseconds normally, seconds when it struggles.
 _PUBLISH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
 class ProducerMetrics:
-    """Requests, events by outcome, publish latency and broker reachability."""
+    """Requests, events by outcome, publish latency, broker reachability, librdkafka."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
@@ -54,3 +57,5 @@ class ProducerMetrics:
             "Answers kept to replay retries of the same event id.",
             registry=registry,
         )
+        self.kafka = KafkaStats("producer", registry)
+        register_build_info("producer", registry)

@@ -71,7 +71,12 @@ class KafkaPublisher:
             "delivery.timeout.ms": timeout_ms,
             "request.timeout.ms": min(self._kafka.request_timeout_ms, timeout_ms),
         }
-        self._producer = self._factory(self._kafka, error_cb=self._on_error, **overrides)
+        self._producer = self._factory(
+            self._kafka,
+            error_cb=self._on_error,
+            stats_cb=self._metrics.kafka.callback("producer"),
+            **overrides,
+        )
         self._check_broker()
         for target, name in ((self._poll, "poll"), (self._watch, "readiness")):
             thread = threading.Thread(target=target, name=f"kafka-publisher-{name}", daemon=True)

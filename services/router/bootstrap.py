@@ -16,7 +16,9 @@ from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
-from lienthong.plumbing.kafka_confluent import make_consumer, make_producer
+from lienthong.plumbing.health import OK, Health, Heartbeat, MaintenanceFlag
+from lienthong.plumbing.kafka_confluent import make_admin, make_consumer, make_producer
+from lienthong.plumbing.probes import CachedCheck, topic_probe
 from lienthong.plumbing.settings import Settings
 from lienthong.router.decide import Router
 from lienthong.router.loop import RouterLoop
@@ -26,12 +28,13 @@ from lienthong.router.reload import DirectoryHolder
 
 @dataclass(frozen=True, slots=True)
 class RouterService:
-    """The loop, and what signal handlers and the metrics server need to reach."""
+    """The loop, and what signal handlers and the metrics and health server need to reach."""
 
     loop: RouterLoop
     directory: DirectoryHolder
     registry: CollectorRegistry
     transactional_id: str
+    health: Health
 
 
 def transactional_id(settings: Settings) -> str:
@@ -55,12 +58,18 @@ def build_router(
     def load(path: Path) -> Directory:
         return load_directory(path, agency_codes=codes)
 
+    def reloaded(outcome: str) -> None:
+        metrics.directory_reloads.labels(outcome).inc()
+        if outcome == "applied":
+            metrics.start_endpoints_at_zero(holder.current.endpoints)
+
     holder = DirectoryHolder(
         settings.directory.path,
         load,
         check_interval_s=settings.router.directory_check_interval_s,
-        on_reload=lambda outcome: metrics.directory_reloads.labels(outcome).inc(),
+        on_reload=reloaded,
     )
+    metrics.start_endpoints_at_zero(holder.current.endpoints)
     txn_id = transactional_id(settings)
     txn_timeout = settings.router.transaction_timeout_ms
     overrides: dict[str, Any] = {
@@ -69,12 +78,17 @@ def build_router(
         "delivery.timeout.ms": min(settings.kafka.delivery_timeout_ms, txn_timeout),
     }
     producer = producer_factory(
-        settings.kafka, transactional_id=txn_id, client_id=f"{txn_id}-producer", **overrides
+        settings.kafka,
+        transactional_id=txn_id,
+        client_id=f"{txn_id}-producer",
+        stats_cb=metrics.kafka.callback("producer", transactional=True),
+        **overrides,
     )
     consumer = consumer_factory(
         settings.kafka,
         settings.router.group_id,
         client_id=f"{txn_id}-consumer",
+        stats_cb=metrics.kafka.callback("consumer"),
         **{
             "group.instance.id": txn_id,
             "session.timeout.ms": settings.router.session_timeout_ms,
@@ -90,5 +104,23 @@ def build_router(
         settings=settings.router,
         topics=settings.topics,
         metrics=metrics,
+        heartbeat=Heartbeat(),
     )
-    return RouterService(loop, holder, registry, txn_id)
+    config = settings.router
+    health = Health(
+        liveness={"loop": loop.heartbeat.check("the routing loop", config.liveness_timeout_s)},
+        readiness={
+            "broker": CachedCheck(
+                topic_probe(lambda: make_admin(settings.kafka), settings.topics.inbound),
+                config.readiness_interval_s,
+            ),
+            "group": loop.assignment.check,
+            # Loaded before the loop exists (the build fails otherwise); a reload that fails
+            # keeps the previous one, so there is always a directory in use.
+            "directory": lambda: OK if holder.current.endpoints else "no endpoint in directory",
+            "routing": loop.routing_check,
+        },
+        maintenance=MaintenanceFlag(config.maintenance_file),
+    )
+    health.register_metrics("router", registry)
+    return RouterService(loop, holder, registry, txn_id, health)

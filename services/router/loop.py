@@ -14,6 +14,7 @@ import contextlib
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -30,7 +31,9 @@ from confluent_kafka import (
 
 from lienthong.contract.codec import Codec
 from lienthong.directory.model import Directory
+from lienthong.plumbing.consuming import Assignment, next_offsets, usable
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.health import OK, Heartbeat
 from lienthong.plumbing.kafka_confluent import envelope_of, kafka_headers
 from lienthong.plumbing.lag import LagGauge
 from lienthong.plumbing.settings import RouterSettings, TopicSettings
@@ -59,6 +62,7 @@ class RouterLoop:
         settings: RouterSettings,
         topics: TopicSettings,
         metrics: RouterMetrics,
+        heartbeat: Heartbeat | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._consumer = consumer
@@ -73,6 +77,10 @@ class RouterLoop:
         self._known_topics: set[str] = set()
         self._failures = 0
         self._lag = LagGauge(metrics.lag)
+        self.heartbeat = heartbeat or Heartbeat()
+        self.assignment = Assignment(
+            settings.group_id, rebalances=metrics.rebalances, owned=metrics.assigned, lag=self._lag
+        )
         self._axis = {
             "organ_id": settings.axis_organ_id,
             "organ_name": settings.axis_organ_name,
@@ -91,6 +99,7 @@ class RouterLoop:
         log.info("router_started", inbound=self._topics.inbound, group=self._settings.group_id)
         try:
             while not stop.is_set():
+                self.heartbeat.beat()
                 self._directory.maybe_reload()
                 messages = self._consumer.consume(
                     self._settings.batch_max_records, self._settings.batch_max_ms / 1000
@@ -98,12 +107,17 @@ class RouterLoop:
                 if messages:
                     self._batch(messages, stop)
                 self._lag.update(self._consumer)
+                self._producer.poll(0)  # serves the producer's statistics callback
         finally:
             self._consumer.close()
             log.info("router_stopped")
 
     def _batch(self, messages: Sequence[Message], stop: threading.Event) -> None:
-        envelopes = [envelope_of(m) for m in messages if _usable(m)]
+        envelopes = [
+            envelope_of(m)
+            for m in messages
+            if usable(m, logger="lienthong.router", event="router_consume_error")
+        ]
         if not envelopes:
             return
         now = self._clock()
@@ -120,7 +134,8 @@ class RouterLoop:
             self._retry_later(envelopes, stop)
             return
         started = time.perf_counter()
-        committed = self._transact(outs, _next_offsets(envelopes))
+        offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(next_offsets(envelopes).items())]
+        committed = self._transact(outs, offsets)
         self._metrics.transaction_seconds.observe(time.perf_counter() - started)
         if not committed:
             self._retry_later(envelopes, stop)
@@ -128,6 +143,12 @@ class RouterLoop:
         self._failures = 0
         self._metrics.blocked.set(0)
         self._count(decisions, now)
+
+    def routing_check(self) -> str:
+        """Readiness: "ok" unless routing waits on infrastructure (lienthong_router_blocked)."""
+        if self._failures == 0:
+            return OK
+        return f"blocked: {self._failures} failed attempt(s) to route a batch, retrying"
 
     def _decide(self, envelope: Envelope, directory: Directory) -> Decision:
         try:
@@ -213,6 +234,7 @@ class RouterLoop:
         self._rewind({(e.topic, e.partition) for e in envelopes})
         self._failures += 1
         delay = min(_MAX_BACKOFF_S, 0.2 * 2 ** min(self._failures, 10))
+        self.heartbeat.beat()  # waiting on purpose is progress, not a hang
         stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
 
     def _rewind(self, partitions: set[tuple[str, int]]) -> None:
@@ -232,11 +254,13 @@ class RouterLoop:
         """Count a committed batch: metrics say exactly what is visible downstream."""
         m = self._metrics
         m.batch_records.observe(len(decisions))
+        # Summed per batch: a fan-out to 63 provinces is one increment per endpoint, not 63.
+        delivered: Counter[tuple[str, str]] = Counter()
         for envelope, decision in decisions:
             if isinstance(decision, Routed):
                 kind = decision.event_type.value
                 m.records.labels(kind, "routed").inc()
-                m.deliveries.labels(kind).inc(len(decision.deliveries))
+                delivered.update((kind, d.endpoint_id) for d in decision.deliveries)
                 m.fanout.observe(len(decision.deliveries))
                 m.event_age.observe(max(0.0, now - decision.occurred_at_ms / 1000))
                 continue
@@ -255,52 +279,23 @@ class RouterLoop:
                 source=envelope.coordinates,
                 status_02_to=decision.notify.endpoint_id if decision.notify else None,
             )
+        for (kind, endpoint), count in delivered.items():
+            m.deliveries.labels(kind, endpoint).inc(count)
 
     def _on_assign(self, _: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalanced("assigned", partitions)
+        owned = self.assignment.assigned((tp.topic, tp.partition) for tp in partitions)
+        _log_rebalance("assigned", partitions, owned)
 
     def _on_revoke(self, _: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalanced("revoked", partitions)
+        owned = self.assignment.revoked((tp.topic, tp.partition) for tp in partitions)
+        _log_rebalance("revoked", partitions, owned)
 
     def _on_lost(self, _: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalanced("lost", partitions)
-
-    def _rebalanced(self, kind: str, partitions: list[TopicPartition]) -> None:
-        self._metrics.rebalances.labels(kind).inc()
-        if kind != "assigned":
-            for tp in partitions:
-                self._lag.forget(tp.topic, tp.partition)
-        # The client applies the change after this callback returns.
-        try:
-            current = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
-        except KafkaException:
-            current = set()
-        changed = {(tp.topic, tp.partition) for tp in partitions}
-        owned = len(current | changed) if kind == "assigned" else len(current - changed)
-        self._metrics.assigned.set(owned)
-        log.info(
-            "router_rebalance",
-            kind=kind,
-            partitions=[tp.partition for tp in partitions],
-            owned=owned,
-        )
+        owned = self.assignment.lost((tp.topic, tp.partition) for tp in partitions)
+        _log_rebalance("lost", partitions, owned)
 
 
-def _usable(message: Message) -> bool:
-    error = message.error()
-    if error is None:
-        return True
-    if error.fatal():
-        raise KafkaException(error)
-    if error.code() != KafkaError._PARTITION_EOF:
-        log.warning("router_consume_error", error=error.str())
-    return False
-
-
-def _next_offsets(envelopes: list[Envelope]) -> list[TopicPartition]:
-    """Return, per partition in the batch, the offset just past its last record."""
-    last: dict[tuple[str, int], int] = {}
-    for env in envelopes:
-        key = (env.topic, env.partition)
-        last[key] = max(last.get(key, -1), env.offset)
-    return [TopicPartition(t, p, o + 1) for (t, p), o in sorted(last.items())]
+def _log_rebalance(kind: str, partitions: list[TopicPartition], owned: int) -> None:
+    log.info(
+        "router_rebalance", kind=kind, partitions=[tp.partition for tp in partitions], owned=owned
+    )

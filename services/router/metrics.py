@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from lienthong.plumbing.build_info import register_build_info
+from lienthong.plumbing.kafka_stats import KafkaStats
+
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_EVENT_TYPES = ("document", "report", "status")
+# The reasons docs/architecture.md lists. Their series start at 0, so `increase()` counts the
+# first dead letters of a reason too (a series born at 5 would count from 5).
+DLQ_REASONS = (
+    "empty-value",
+    "bad-magic",
+    "unknown-fingerprint",
+    "corrupt-body",
+    "incompatible-schema",
+    "bad-headers",
+    "header-mismatch",
+    "unknown-sender",
+    "unknown-recipient",
+    "policy-violation",
+    "no-recipients",
+    "unexpected-error",
+)
 
 
 class RouterMetrics:
-    """Records in, deliveries out, dead letters, transactions, lag and rebalances."""
+    """Records in, deliveries out, dead letters, transactions, lag, rebalances, librdkafka."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.records = Counter(
@@ -20,8 +42,9 @@ class RouterMetrics:
         )
         self.deliveries = Counter(
             "lienthong_router_deliveries_total",
-            "Copies written to delivery topics, by event type.",
-            ["event_type"],
+            "Copies written to delivery topics, by event type and endpoint (a directory id: as"
+            " many series as endpoints).",
+            ["event_type", "endpoint"],
             registry=registry,
         )
         self.fanout = Histogram(
@@ -94,3 +117,27 @@ class RouterMetrics:
             " commit), else 0.",
             registry=registry,
         )
+        self.kafka = KafkaStats("router", registry)
+        register_build_info("router", registry)
+        self._start_at_zero()
+
+    def start_endpoints_at_zero(self, endpoints: Iterable[str]) -> None:
+        """Create the delivery series of every endpoint of a (re)loaded directory, at 0."""
+        for endpoint in endpoints:
+            for kind in _EVENT_TYPES:
+                self.deliveries.labels(kind, endpoint)
+
+    def _start_at_zero(self) -> None:
+        """Create the bounded series the alert rules take `increase()` of, at 0."""
+        for kind in _EVENT_TYPES:
+            self.records.labels(kind, "routed")
+            self.records.labels(kind, "dead_lettered")
+        self.records.labels("unknown", "dead_lettered")
+        for reason in DLQ_REASONS:
+            self.dead_letters.labels(reason)
+        for outcome in ("committed", "aborted"):
+            self.transactions.labels(outcome)
+        for outcome in ("applied", "refused"):
+            self.directory_reloads.labels(outcome)
+        for kind in ("assigned", "revoked", "lost"):
+            self.rebalances.labels(kind)
