@@ -9,6 +9,7 @@ import click
 
 from lienthong.cli.context import Runtime, pass_runtime
 from lienthong.plumbing.settings import env_names
+from lienthong.plumbing.settings_doc import reference
 
 
 @click.group("settings")
@@ -18,12 +19,16 @@ def settings_group() -> None:
 
 @settings_group.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of NAME=value lines.")
+@click.option("--markdown", is_flag=True, help="Print the reference of every setting's default.")
 @pass_runtime
-def settings_show(runtime: Runtime, *, as_json: bool) -> None:
+def settings_show(runtime: Runtime, *, as_json: bool, markdown: bool) -> None:
     """Print every setting with its environment variable; secrets are masked.
 
     Example: LIENTHONG_KAFKA_BOOTSTRAP=10.0.0.5:9092 lienthong settings show
     """
+    if markdown:
+        click.echo(reference())
+        return
     described = runtime.settings.describe()
     if as_json:
         click.echo(json.dumps(described, indent=2, default=str))

@@ -68,6 +68,7 @@ def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
             "LIENTHONG_ROUTER_METRICS_PORT": str(layout.router_port),
         },
         ready_port=layout.router_port,
+        ready_path="/readyz",
     )
     for endpoint in CONSUMERS:
         metrics = layout.consumer_ports[endpoint]
@@ -79,6 +80,7 @@ def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
                 "LIENTHONG_CONSUMER_METRICS_PORT": str(metrics),
             },
             ready_port=metrics,
+            ready_path="/readyz",
         )
     stack.add(
         "producer",

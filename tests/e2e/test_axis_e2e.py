@@ -123,6 +123,7 @@ def axis(kafka_bootstrap: str, postgres: LocalPostgres, tmp_path: Path) -> Itera
             "LIENTHONG_ROUTER_DIRECTORY_CHECK_INTERVAL_S": "0.5",
         },
         ready_port=router,
+        ready_path="/readyz",
     )
     for endpoint in CONSUMERS:
         port = free_port()
@@ -135,6 +136,7 @@ def axis(kafka_bootstrap: str, postgres: LocalPostgres, tmp_path: Path) -> Itera
                 "LIENTHONG_CONSUMER_METRICS_PORT": str(port),
             },
             ready_port=port,
+            ready_path="/readyz",
         )
     stack.add(
         "producer",
