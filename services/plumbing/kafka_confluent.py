@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
@@ -112,21 +112,25 @@ def envelope_of(message: Message) -> Envelope:
     _, timestamp = message.timestamp()
     headers = message.headers() or ()
     # A consumed message's headers are a list of pairs; the dict form exists only for producing.
-    pairs = headers.items() if isinstance(headers, dict) else headers
+    pairs = tuple(headers.items() if isinstance(headers, dict) else headers)
+    if not all(type(v) is bytes for _, v in pairs):  # the usual case needs no copy per header
+        pairs = tuple((k, _as_bytes(v)) for k, v in pairs)
     return Envelope(
         topic=topic,
         partition=partition,
         offset=offset,
         key=message.key(),
         value=message.value(),
-        headers=tuple((k, _as_bytes(v)) for k, v in pairs),
+        headers=cast("tuple[tuple[str, bytes], ...]", pairs),
         timestamp_ms=timestamp,
     )
 
 
 def kafka_headers(pairs: Iterable[tuple[str, bytes]]) -> list[tuple[str, str | bytes | None]]:
-    """Return header pairs in the type confluent-kafka's produce() declares."""
-    return [(key, value) for key, value in pairs]
+    """Return header pairs in the type confluent-kafka's produce() declares (no copy of a list)."""
+    if isinstance(pairs, list):
+        return cast("list[tuple[str, str | bytes | None]]", pairs)
+    return list(pairs)
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

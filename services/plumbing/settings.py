@@ -129,7 +129,9 @@ class RouterSettings(_Section):
     # with the same id aborts the transaction a killed predecessor left open, at once, instead
     # of read_committed readers waiting for it to time out. Default: this host's name.
     instance_id: str = ""
-    batch_max_records: int = Field(default=500, ge=1)
+    batch_max_records: int = Field(
+        default=2000, ge=1
+    )  # ~20 ms fixed cost per transaction: bigger batches amortise it (measured +50% at 2,000)
     batch_max_ms: int = Field(default=100, ge=1)
     transaction_timeout_ms: int = Field(default=30_000, ge=1000)
     # The instance id is also the consumer's static group membership: a restarted router takes

@@ -9,7 +9,7 @@ from typing import Any
 from lienthong.contract.codec import Codec, Decoded
 from lienthong.contract.errors import BadHeaders, DecodeError
 from lienthong.contract.events import check_agreement, sender_of
-from lienthong.contract.headers import EventHeaders, header_map
+from lienthong.contract.headers import EventHeaders, header_map, recipients_header
 from lienthong.contract.schemas import EventType
 from lienthong.contract.trace import TraceParent
 from lienthong.directory.model import Directory
@@ -25,6 +25,12 @@ class Delivery:
     endpoint_id: str
     topic: str
     recipients: tuple[str, ...]
+    # The lt-recipients header, rendered once per route (routes are cached), not once per copy.
+    header: tuple[str, bytes] = ("", b"")
+
+    def __post_init__(self) -> None:
+        if not self.header[0]:
+            object.__setattr__(self, "header", recipients_header(self.recipients))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,12 +33,23 @@ class OutRecord:
     headers: list[tuple[str, bytes]]
 
 
+def copies(
+    envelope: Envelope, targets: Sequence[Delivery], routed_at: tuple[str, bytes]
+) -> list[OutRecord]:
+    """Return one copy per endpoint: the original bytes, key and headers, plus routing."""
+    base = [(k, v) for k, v in envelope.headers if k not in _ROUTING_HEADERS]
+    value = envelope.value or b""
+    return [OutRecord(t.topic, envelope.key, value, [*base, t.header, routed_at]) for t in targets]
+
+
+def routed_at_header(routed_at_ms: int) -> tuple[str, bytes]:
+    """Return the lt-routed-at header (one per batch: every copy of a batch shares its time)."""
+    return h.ROUTED_AT, str(routed_at_ms).encode()
+
+
 def delivery(envelope: Envelope, target: Delivery, routed_at_ms: int) -> OutRecord:
     """Return the copy for one endpoint: the original bytes, key and headers, plus routing."""
-    headers = [(k, v) for k, v in envelope.headers if k not in _ROUTING_HEADERS]
-    headers.append(h.recipients_header(target.recipients))
-    headers.append((h.ROUTED_AT, str(routed_at_ms).encode()))
-    return OutRecord(target.topic, envelope.key, envelope.value or b"", headers)
+    return copies(envelope, (target,), routed_at_header(routed_at_ms))[0]
 
 
 def dead_letter(
