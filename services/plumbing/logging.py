@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
@@ -21,6 +22,30 @@ _LEVELS = {
 _CHATTY = ("kafka", "httpx", "httpcore", "alembic.runtime.migration")
 
 
+def _plain_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k if isinstance(k, str | int | float | bool) or k is None else str(k): _plain_keys(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain_keys(v) for v in value]
+    return value
+
+
+def dumps_never_raises(event: Any, **kw: Any) -> str:
+    """JSON for a log line: a log call must never raise, whatever the fields hold.
+
+    Values json cannot encode become their repr; mapping keys that are not plain
+    (a (topic, partition) tuple, say) become strings.
+    """
+    kw.setdefault("default", repr)
+    try:
+        return json.dumps(event, **kw)
+    except (TypeError, ValueError):
+        return json.dumps(_plain_keys(event), **kw)
+
+
 def configure_logging(settings: LogSettings, stream: TextIO | None = None) -> None:
     """Configure structlog (and the stdlib root logger libraries use) for this process."""
     out = stream or sys.stderr
@@ -34,7 +59,7 @@ def configure_logging(settings: LogSettings, stream: TextIO | None = None) -> No
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer()
         if console
-        else structlog.processors.JSONRenderer(sort_keys=False)
+        else structlog.processors.JSONRenderer(serializer=dumps_never_raises, sort_keys=False)
     )
     structlog.configure(
         processors=[

@@ -243,5 +243,9 @@ class Subscriber:
         kept = [e for e in self._buffer if (e.topic, e.partition) not in partitions]
         self._buffer.clear()
         self._buffer.extend(kept)
-        log.info("subscriber_partitions_revoked", partitions=sorted(partitions), committing=offsets)
+        log.info(
+            "subscriber_partitions_revoked",
+            partitions=[f"{topic}[{partition}]" for topic, partition in sorted(partitions)],
+            committing={f"{t}[{p}]": offset for (t, p), offset in offsets.items()},
+        )
         return offsets

@@ -54,3 +54,18 @@ def test_json_logs_are_one_object_per_line_with_bound_context(restore_logging: N
     assert lines[1]["event"] == "library says hi"
     assert lines[1]["logger"] == "kafka.conn"
     assert len(lines) == 2
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_log_line_with_fields_json_cannot_take_is_still_written() -> None:
+    # A subscriber once logged {(topic, partition): offset} inside a rebalance
+    # callback; the renderer raised and the callback failed the whole run.
+    out = io.StringIO()
+    configure_logging(LogSettings(format="json", level="info"), stream=out)
+    structlog.get_logger().info(
+        "revoked", committing={("lienthong.deliver.a", 0): 7}, raw=b"\xc3\x01", seen={1}
+    )
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert line["committing"] == {"('lienthong.deliver.a', 0)": 7}
+    assert line["raw"] == repr(b"\xc3\x01")
+    assert line["seen"] == [1]
