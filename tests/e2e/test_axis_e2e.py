@@ -9,7 +9,6 @@ each exactly once.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from lienthong.plumbing.settings import KafkaSettings, TopicSettings
 from lienthong.plumbing.topics import apply_topics, plan_topics
 from lienthong.producer.client import Publisher
 from tests.support.api import EXAMPLE_DIRECTORY
+from tests.support.environ import inherited_env
 from tests.support.kafka import unique_name
 from tests.support.postgres import LocalPostgres
 from tests.support.router import read_committed
@@ -103,7 +103,7 @@ def axis(kafka_bootstrap: str, postgres: LocalPostgres, tmp_path: Path) -> Itera
     )
     stores = {e: postgres.create_database(unique_name(e).replace("-", "_")) for e in CONSUMERS}
     env = {
-        **os.environ,
+        **inherited_env(),  # the test's settings only, whatever the developer's shell exports
         "LIENTHONG_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "LIENTHONG_DIRECTORY_PATH": str(directory_path),
         "LIENTHONG_TOPICS_INBOUND": topics.inbound,
@@ -182,6 +182,10 @@ def _publish_broadcast(api: str) -> list[dict[str, Any]]:
     return documents
 
 
+# The waits below, end to end: the stack's start (120 s), each endpoint's rows (3 x 240 s), the
+# receipts (300 s), the DLQ (60 s), two replays (2 x 120 s), the replayed rows and receipts
+# (2 x 120 s), and a stop; the suite's 300 s would cut a slow but passing run short.
+@pytest.mark.timeout(1800)
 def test_a_thousand_broadcasts_arrive_once_with_every_receipt_and_dlq_replay(
     axis: dict[str, Any],
 ) -> None:

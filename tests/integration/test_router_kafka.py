@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -21,6 +23,7 @@ from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
 from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
+from lienthong.router.bootstrap import RouterService
 from tests.support.api import example_directory
 from tests.support.router import (
     CODEC,
@@ -230,19 +233,65 @@ def _assert_each_exactly_once(
     assert set(counts.values()) == {2}
 
 
+def _sample(router: RouterService, name: str, labels: dict[str, str] | None = None) -> float:
+    return router.registry.get_sample_value(name, labels or {}) or 0.0
+
+
+def _wait_until(done: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.2)
+
+
+_ROUTED = ("lienthong_router_records_total", {"event_type": "document", "outcome": "routed"})
+_ASSIGNED = "lienthong_router_assigned_partitions"
+
+
 def test_two_routers_with_a_rebalance_mid_stream_deliver_exactly_once(dep: Deployment) -> None:
     events = _stream(4000)
     inbound = dep.settings.topics.inbound
     publish(dep.bootstrap, inbound, events[:1500])
-    with running_router(dep, "a"):
-        time.sleep(1.0)
-        with running_router(dep, "b"):  # joins: partitions move mid-stream
-            publish(dep.bootstrap, inbound, events[1500:3000])
-            time.sleep(2.0)
+    with running_router(dep, "a") as a:
+        _wait_until(lambda: _sample(a, *_ROUTED) > 0, "router a to route")
+        with running_router(dep, "b") as b:  # joins: partitions move mid-stream
+            publish(dep.bootstrap, inbound, events[1500:2250])
+            # b really joined: it owns partitions while a runs, and routes records of them.
+            _wait_until(lambda: _sample(b, _ASSIGNED) > 0, "router b to get partitions")
+            publish(dep.bootstrap, inbound, events[2250:3000])
+            _wait_until(lambda: _sample(b, *_ROUTED) > 0, "router b to route")
         publish(dep.bootstrap, inbound, events[3000:])  # b left: a takes everything back
         _assert_each_exactly_once(dep, events)
 
 
+def _committed(group: Consumer, partitions: list[TopicPartition]) -> int:
+    """Return how many inbound records the router group committed, over all partitions."""
+    # A transaction with offsets still open (a killed router's) holds an offset fetch until it
+    # ends: aborted by the restart, or timed out after the deployment's 20 s. Wait longer.
+    return sum(max(0, tp.offset) for tp in group.committed(partitions, timeout=45))
+
+
+def _wait_for_commits(
+    group: Consumer,
+    partitions: list[TopicPartition],
+    process: subprocess.Popen[bytes],
+    log: Path,
+    *,
+    beyond: int,
+    total: int,
+) -> None:
+    """Wait until the router process committed more than `beyond` records (or all `total`)."""
+    deadline = time.monotonic() + 60
+    while (done := _committed(group, partitions)) <= beyond and done < total:
+        assert process.poll() is None, log.read_text(encoding="utf-8")[-3000:]
+        assert time.monotonic() < deadline, f"nothing committed beyond {beyond} in 60 s"
+        time.sleep(0.2)
+
+
+# Its waits: three runs of up to 60 s (and one last 45 s offset fetch) to commit, 10 s to die
+# and 45 s to read the offsets, then 180 s to read every copy and 60 s to stop: 722 s, and the
+# publishing. Over the suite's 300 s.
+@pytest.mark.timeout(780)
 def test_router_killed_mid_batch_and_restarted_delivers_exactly_once(
     dep: Deployment, tmp_path: Path
 ) -> None:
@@ -252,17 +301,17 @@ def test_router_killed_mid_batch_and_restarted_delivers_exactly_once(
     log = tmp_path / "router.log"
     group = Consumer({"bootstrap.servers": dep.bootstrap, "group.id": dep.settings.router.group_id})
     partitions = [TopicPartition(inbound, p) for p in range(4)]
-    progress = []
+    progress: list[int] = []
     for _ in range(3):  # kill it three times while it works
         process = start_router_process(dep, "killed", log)
-        time.sleep(random.uniform(2.5, 3.5))
+        # However slow its start on a loaded machine: once it committed a batch more, a random
+        # moment later.
+        beyond = progress[-1] if progress else 0
+        _wait_for_commits(group, partitions, process, log, beyond=beyond, total=len(events))
+        time.sleep(random.uniform(0.1, 0.5))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
-        # The killed router may have left a transaction with offsets open: the broker holds an
-        # offset fetch until that transaction ends (aborted by the restart, or timed out after
-        # the deployment's 20 s), so wait longer than that.
-        committed = group.committed(partitions, timeout=45)
-        progress.append(sum(max(0, tp.offset) for tp in committed))
+        progress.append(_committed(group, partitions))
     group.close()
     # The kills really landed mid-stream (the test would prove nothing otherwise).
     assert any(0 < done < len(events) for done in progress), progress

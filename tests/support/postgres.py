@@ -3,6 +3,9 @@
 `initdb` refuses to run as root, and CI runs as root: then the cluster lives in a directory
 owned by the `postgres` system user and every server command runs as that user through
 `runuser -u postgres --`. As any other user the commands run directly.
+
+The server binaries are found in /usr/lib/postgresql/<version>/bin (Debian), then on PATH;
+`LIENTHONG_LOCAL_PG_BIN=/path/to/bin` picks others.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 FIX = "run `deploy/local/system-deps.sh install` (as root) or `apt-get install postgresql`"
+PG_BIN_VARIABLE = "LIENTHONG_LOCAL_PG_BIN"
 SERVER_USER = "postgres"
 _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -38,9 +42,11 @@ class PostgresError(RuntimeError):
 def find_bin_dir() -> Path:
     """Return the newest /usr/lib/postgresql/<version>/bin holding initdb and pg_ctl.
 
-    LIENTHONG_PG_BIN overrides it; PATH is the last resort (non-Debian systems).
+    LIENTHONG_LOCAL_PG_BIN (a bin directory) overrides it; PATH is the last resort (non-Debian
+    systems). The LIENTHONG_LOCAL_ prefix keeps it out of the services' settings, which refuse
+    any other unknown LIENTHONG_* variable.
     """
-    override = os.environ.get("LIENTHONG_PG_BIN")
+    override = os.environ.get(PG_BIN_VARIABLE)
     candidates: list[Path] = [Path(override)] if override else []
     versions = Path("/usr/lib/postgresql").glob("*/bin")
     candidates += sorted(versions, key=_version_key, reverse=True)
@@ -50,7 +56,10 @@ def find_bin_dir() -> Path:
     for candidate in candidates:
         if (candidate / "initdb").is_file() and (candidate / "pg_ctl").is_file():
             return candidate
-    raise PostgresError(f"PostgreSQL server binaries (initdb, pg_ctl) not found: {FIX}")
+    raise PostgresError(
+        f"PostgreSQL server binaries (initdb, pg_ctl) not found: {FIX},"
+        f" or set {PG_BIN_VARIABLE} to the directory that holds them"
+    )
 
 
 def _version_key(bin_dir: Path) -> tuple[int, ...]:

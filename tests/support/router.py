@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import atexit
+import functools
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +38,7 @@ from lienthong.plumbing.settings import (
 from lienthong.plumbing.topics import apply_topics, plan_topics
 from lienthong.router.bootstrap import RouterService, build_router
 from tests.support.api import EXAMPLE_DIRECTORY
+from tests.support.environ import inherited_env
 from tests.support.kafka import unique_name
 
 CODEC = Codec(SchemaStore.from_package())
@@ -59,10 +62,13 @@ class Deployment:
         return {e.id: e.delivery_topic(prefix) for e in self.directory.endpoints.values()}
 
     def env(self, instance_id: str) -> dict[str, str]:
-        """Return the environment that makes `lienthong router run` use this deployment."""
+        """Return the environment that makes `lienthong router run` use this deployment.
+
+        Nothing but this deployment's settings: the caller's own LIENTHONG_* variables go.
+        """
         s = self.settings
         return {
-            **os.environ,
+            **inherited_env(),
             "LIENTHONG_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
             "LIENTHONG_TOPICS_INBOUND": s.topics.inbound,
             "LIENTHONG_TOPICS_DLQ": s.topics.dlq,
@@ -72,6 +78,8 @@ class Deployment:
             "LIENTHONG_ROUTER_INSTANCE_ID": instance_id,
             "LIENTHONG_ROUTER_METRICS_PORT": "0",
             "LIENTHONG_ROUTER_BATCH_MAX_RECORDS": str(s.router.batch_max_records),
+            "LIENTHONG_ROUTER_TRANSACTION_TIMEOUT_MS": str(s.router.transaction_timeout_ms),
+            "LIENTHONG_ROUTER_DIRECTORY_CHECK_INTERVAL_S": str(s.router.directory_check_interval_s),
             "LIENTHONG_LOG_FORMAT": "json",
         }
 
@@ -82,10 +90,12 @@ def deploy(
     """Create unique inbound, DLQ and delivery topics for (a private copy of) the example directory.
 
     The copy re-points the example's one absolute topic override under this deployment's prefix,
-    so no two tests share a topic.
+    so no two tests share a topic. It lives under one temp directory per session, removed when
+    the session's process exits.
     """
     prefix = unique_name("lt")
-    path = Path(tempfile.mkdtemp(prefix="lienthong-directory-")) / "directory.yaml"
+    path = _directory_home() / prefix / "directory.yaml"
+    path.parent.mkdir()
     text = EXAMPLE_DIRECTORY.read_text(encoding="utf-8")
     path.write_text(
         text.replace("topic: lienthong.deliver.", f"topic: {prefix}.deliver."), encoding="utf-8"
@@ -111,6 +121,14 @@ def deploy(
     specs = plan_topics(settings.topics, directory.endpoints.values())
     apply_topics(make_admin(settings.kafka), specs)
     return Deployment(settings, directory)
+
+
+@functools.cache
+def _directory_home() -> Path:
+    """Return the session's parent of the directory copies: made once, removed at exit."""
+    home = Path(tempfile.mkdtemp(prefix="lienthong-directories-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    return home
 
 
 @contextmanager
