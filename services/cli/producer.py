@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+
 import click
 import structlog
 import uvicorn
 
 from lienthong.cli.context import Runtime, pass_runtime
+from lienthong.directory.model import Directory
 from lienthong.plumbing.health import MaintenanceFlag
 from lienthong.producer.api.app import service_health
 from lienthong.producer.bootstrap import build_producer
@@ -31,12 +35,19 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
     Example: LIENTHONG_KAFKA_BOOTSTRAP=127.0.0.1:9092 lienthong producer serve --port 8080
     """
     settings = runtime.settings
-    runtime.load_directory()  # fail fast, with every problem listed, before binding a port
+    directory = runtime.load_directory()  # fail fast, every problem listed, before binding
+    bind_host = host or settings.producer.host
+    demo = demo_keys_in(directory)
+    if demo and not is_loopback(bind_host):
+        raise click.ClickException(
+            f"refusing to listen on {bind_host}: endpoints {', '.join(demo)} accept the"
+            " published demo keys (demo-key-<endpoint id>); give them their own credentials"
+            " in the directory, or listen on 127.0.0.1"
+        )
     service = build_producer(settings)
     maintenance = settings.producer.maintenance_file
     service_health(service.app).maintenance = MaintenanceFlag(maintenance)
     service.publisher.start()  # the application's lifespan closes it when uvicorn shuts down
-    bind_host = host or settings.producer.host
     bind_port = settings.producer.port if port is None else port
     log.info(
         "producer_starting",
@@ -57,3 +68,22 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
     )
     uvicorn.Server(config).run()
     log.info("producer_stopped")
+
+
+def demo_keys_in(directory: Directory) -> list[str]:
+    """Return the endpoints whose credential is the published demo key `demo-key-<id>`."""
+    return sorted(
+        e.id
+        for e in directory.endpoints.values()
+        if e.credential_sha256 == hashlib.sha256(f"demo-key-{e.id}".encode()).hexdigest()
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether a bind address only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything

@@ -42,6 +42,10 @@ class Unmappable(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
+        # Known once the body decoded: what the dead-letter log line names.
+        self.event_id: str | None = None
+        self.event_type: str = "unknown"
+        self.sender: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +64,23 @@ def map_record(
         raise Unmappable("empty-value", "record has no value")
     try:
         decoded = codec.decode(envelope.value)
-        found = header_map(envelope.headers)
-        headers = EventHeaders.from_kafka(found)
-    except (DecodeError, BadHeaders) as exc:
+    except DecodeError as exc:
         raise Unmappable(exc.reason, str(exc)) from exc
+    try:
+        return _map(envelope, decoded, codec, now, receipts)
+    except (Unmappable, BadHeaders) as exc:
+        failure = exc if isinstance(exc, Unmappable) else Unmappable(exc.reason, str(exc))
+        failure.event_id = str(decoded.record["event_id"])
+        failure.event_type = decoded.event_type.value
+        failure.sender = sender_of(decoded.record)
+        raise failure from exc
+
+
+def _map(
+    envelope: Envelope, decoded: Decoded, codec: Codec, now: datetime, receipts: Receipts | None
+) -> Mapped:
+    found = header_map(envelope.headers)
+    headers = EventHeaders.from_kafka(found)
     if h.RECIPIENTS not in found:
         raise Unmappable("not-routed", f"no {h.RECIPIENTS} header: not written by the router")
     recipients = h.parse_recipients(found[h.RECIPIENTS])
@@ -75,7 +92,7 @@ def map_record(
         business_key=business_key(decoded.event_type, record),
         occurred_at=record["occurred_at"],
         schema_fingerprint=decoded.writer.fingerprint_hex,
-        payload=envelope.value,
+        payload=envelope.value or b"",
         source_topic=envelope.topic,
         source_partition=envelope.partition,
         source_offset=envelope.offset,
@@ -261,6 +278,5 @@ def _status(event: EventRow, record: Mapping[str, Any]) -> Mapped:
 
 
 def _millis(value: bytes | None) -> datetime | None:
-    if value is None or not value.isdigit():
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, UTC)
+    millis = h.parse_millis(value)
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from lienthong.consumer.metrics import ConsumerMetrics
 from lienthong.consumer.store.errors import StoreUnavailable
@@ -114,20 +114,35 @@ class OutboxRelay:
 
         for entry in entries:
             headers = kafka_headers(entry.headers)
-            self._producer.produce(
-                entry.topic, entry.value, entry.key, headers=headers, on_delivery=reporter(entry.id)
-            )
+            try:
+                self._producer.produce(
+                    entry.topic,
+                    entry.value,
+                    entry.key,
+                    headers=headers,
+                    on_delivery=reporter(entry.id),
+                )
+            except (BufferError, KafkaException) as exc:  # one bad row must not stop the relay
+                failed[entry.id] = str(exc)
         left = self._producer.flush(self._timeout)
-        sent = [e.id for e in entries if e.id not in failed] if left == 0 else []
+        sent = {e.id for e in entries if e.id not in failed} if left == 0 else set()
         if sent:
-            self._store.mark_sent(sent)
+            self._store.mark_sent(sorted(sent))
             for entry in entries:
                 if entry.id in sent:
                     self._metrics.outbox_sent.labels(entry.kind).inc()
         for entry_id, error in failed.items():
             self._metrics.outbox_failures.inc()
             self._store.mark_failed(entry_id, error)
-            log.warning("outbox_publish_failed", outbox_id=entry_id, error=error)
+            entry = next(e for e in entries if e.id == entry_id)
+            log.warning(
+                "outbox_publish_failed",
+                outbox_id=entry_id,
+                kind=entry.kind,
+                event_id=entry.event_id,
+                topic=entry.topic,
+                error=error,
+            )
         if left:
             log.warning("outbox_publish_timed_out", undelivered=left)
         return not failed and left == 0

@@ -20,7 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from lienthong.consumer.mapping import Receipts, Unmappable, map_record
 from lienthong.consumer.metrics import ConsumerMetrics
 from lienthong.consumer.rows import Mapped, OutboxRow, PersistBatch
-from lienthong.consumer.store.errors import StoreUnavailable
+from lienthong.consumer.store.errors import StoreError, StoreUnavailable
 from lienthong.consumer.store.model import Applied
 from lienthong.contract.codec import Codec
 from lienthong.plumbing.consuming import Assignment, next_offsets, usable
@@ -105,15 +105,21 @@ class SinkLoop:
                 self.heartbeat.beat()
                 messages = self._consumer.consume(self._batch_max, self._batch_s)
                 envelopes = [envelope_of(m) for m in messages if _usable(m)]
-                if envelopes:
+                if envelopes and not stop.is_set():  # stopping: leave the batch for next time
                     self._persist(envelopes)
                 self._lag.update(self._consumer)
         finally:
             self._consumer.close()
             log.info("consumer_stopped", name=self._name)
 
-    def _persist(self, envelopes: list[Envelope]) -> None:
-        batch, dead = self._batch(envelopes)
+    def _persist(self, envelopes: list[Envelope], refused: Unmappable | None = None) -> None:
+        """Apply one batch in one transaction; wait out an unreachable store, never skip.
+
+        A batch the store refuses (a value PostgreSQL will not take, say) would fail the same
+        way on every retry: its records are then applied one by one, and the one refused is
+        dead-lettered as `store-rejected` (`refused`) while the others are stored.
+        """
+        batch, dead = self._batch(envelopes, refused)
         failures = 0
         started = time.perf_counter()
         while True:
@@ -125,7 +131,22 @@ class SinkLoop:
                 if not self._wait_for_store(exc, failures):
                     return  # stopping: nothing committed, the next run replays this batch
                 started = time.perf_counter()
-                batch, dead = self._batch(self._still_owned(envelopes))
+                batch, dead = self._batch(self._still_owned(envelopes), refused)
+            except StoreError as exc:
+                if refused is not None:
+                    raise  # even its dead letter is refused: stop rather than skip it
+                if len(envelopes) > 1:
+                    log.warning(
+                        "batch_refused_by_store",
+                        name=self._name,
+                        error=str(exc),
+                        records=len(envelopes),
+                    )
+                    for env in envelopes:
+                        self._persist([env])
+                    return
+                refused = _store_rejected(exc, batch.items)
+                batch, dead = self._batch(envelopes, refused)
         if failures:
             log.info("database_available_again", name=self._name, attempts=failures)
             self.paused = False
@@ -136,38 +157,46 @@ class SinkLoop:
         self._count(batch.items, applied, dead)
         self._on_committed()
 
-    def _batch(self, envelopes: list[Envelope]) -> tuple[PersistBatch, list[tuple[Envelope, str]]]:
+    def _batch(
+        self, envelopes: list[Envelope], failed: Unmappable | None = None
+    ) -> tuple[PersistBatch, list[tuple[Envelope, Unmappable]]]:
         now = datetime.now(UTC)
         at_ms = int(now.timestamp() * 1000)
         items: list[Mapped] = []
-        dead: list[tuple[Envelope, str]] = []
+        dead: list[tuple[Envelope, Unmappable]] = []
         letters: list[OutboxRow] = []
         for env in envelopes:
+            if failed is not None:
+                dead.append((env, failed))
+                continue
             try:
                 items.append(map_record(env, self._codec, now, self._receipts))
             except Unmappable as exc:
-                record = dead_letter(
-                    env,
-                    topic=self._dlq,
-                    reason=exc.reason,
-                    error="Unmappable",
-                    detail=str(exc),
-                    stage="consumer",
-                    at_ms=at_ms,
+                dead.append((env, exc))
+            except Exception as exc:  # a bug must not halt the endpoint: park the record, loudly
+                log.exception("consumer_unexpected_error", source=env.coordinates)
+                dead.append((env, Unmappable("unexpected-error", f"{type(exc).__name__}: {exc}")))
+        for env, why in dead:
+            record = dead_letter(
+                env,
+                topic=self._dlq,
+                reason=why.reason,
+                error="Unmappable",
+                detail=str(why),
+                stage="consumer",
+                at_ms=at_ms,
+            )
+            letters.append(
+                OutboxRow(
+                    record.topic,
+                    record.key,
+                    record.value,
+                    tuple(record.headers),
+                    None,
+                    "dead-letter",
                 )
-                letters.append(
-                    OutboxRow(
-                        record.topic,
-                        record.key,
-                        record.value,
-                        tuple(record.headers),
-                        None,
-                        "dead-letter",
-                    )
-                )
-                dead.append((env, exc.reason))
-        offsets = next_offsets(envelopes)
-        return PersistBatch(self._name, tuple(items), tuple(letters), offsets), dead
+            )
+        return PersistBatch(self._name, tuple(items), tuple(letters), next_offsets(envelopes)), dead
 
     def _wait_for_store(self, exc: StoreUnavailable, failures: int) -> bool:
         """Pause consumption and wait a capped, jittered backoff; False if asked to stop."""
@@ -204,7 +233,7 @@ class SinkLoop:
         return [e for e in envelopes if (e.topic, e.partition) in owned]
 
     def _count(
-        self, items: Sequence[Mapped], applied: Applied, dead: list[tuple[Envelope, str]]
+        self, items: Sequence[Mapped], applied: Applied, dead: list[tuple[Envelope, Unmappable]]
     ) -> None:
         now = time.time()
         events = self._metrics.events
@@ -221,10 +250,19 @@ class SinkLoop:
             self._metrics.end_to_end.labels(kind).observe(
                 max(0.0, now - item.event.occurred_at.timestamp())
             )
-        for env, reason in dead:
-            events.labels(self._name, "unknown", "dead_lettered").inc()
-            self._metrics.dead_letters.labels(reason).inc()
-            log.warning("dead_lettered", reason=reason, source=env.coordinates, name=self._name)
+        for env, exc in dead:
+            events.labels(self._name, exc.event_type, "dead_lettered").inc()
+            self._metrics.dead_letters.labels(exc.reason).inc()
+            log.warning(
+                "dead_lettered",
+                reason=exc.reason,
+                detail=str(exc),
+                event_id=exc.event_id,
+                event_type=exc.event_type,
+                sender=exc.sender,
+                source=env.coordinates,
+                name=self._name,
+            )
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in partitions]
@@ -271,3 +309,13 @@ class SinkLoop:
 
 def _usable(message: Message) -> bool:
     return usable(message, logger="lienthong.consumer", event="consumer_consume_error")
+
+
+def _store_rejected(exc: StoreError, items: Sequence[Mapped]) -> Unmappable:
+    """Return the dead-letter reason for the one record a store refused, with its identity."""
+    refused = Unmappable("store-rejected", f"the store refused the record: {exc}")
+    if items:
+        refused.event_id = items[0].event.event_id
+        refused.event_type = items[0].event.event_type
+        refused.sender = items[0].event.sender
+    return refused

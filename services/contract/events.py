@@ -62,6 +62,7 @@ def check_agreement(headers: EventHeaders, key: bytes | None, decoded: Decoded) 
         "event type": decoded.event_type.value,
         "sender": sender_of(record),
         "schema fingerprint": decoded.writer.fingerprint_hex,
+        "occurred at": epoch_millis(record["occurred_at"]),
         "key": business_key(decoded.event_type, record),
     }
     said = {
@@ -69,6 +70,7 @@ def check_agreement(headers: EventHeaders, key: bytes | None, decoded: Decoded) 
         "event type": headers.event_type.value,
         "sender": headers.sender,
         "schema fingerprint": headers.schema_fingerprint,
+        "occurred at": headers.occurred_at_ms,
         "key": key.decode("utf-8", "replace") if key is not None else "<none>",
     }
     wrong = [f"{k} {said[k]!r} (body says {body[k]!r})" for k in body if said[k] != body[k]]

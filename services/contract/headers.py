@@ -33,6 +33,9 @@ SOURCE_TOPIC = "lt-source-topic"
 SOURCE_PARTITION = "lt-source-partition"
 SOURCE_OFFSET = "lt-source-offset"
 
+# Milliseconds since the epoch fit in 13 digits until the year 2286; more is not a time.
+_MILLIS_DIGITS = 13
+
 CONTRACT_HEADERS = (EVENT_ID, EVENT_TYPE, SENDER, SCHEMA_FINGERPRINT, OCCURRED_AT, TRACEPARENT)
 
 KafkaHeaders = Sequence[tuple[str, bytes | None]]
@@ -85,7 +88,8 @@ class EventHeaders:
                 f"{EVENT_TYPE} {text[EVENT_TYPE]!r} is not a known event type"
             ) from None
         occurred = text[OCCURRED_AT]
-        if not occurred.isdigit():
+        # isascii(): str.isdigit() also accepts "²" and other digits int() refuses.
+        if not (occurred.isascii() and occurred.isdigit()) or len(occurred) > _MILLIS_DIGITS:
             raise BadHeaders(f"{OCCURRED_AT} {occurred!r} is not milliseconds since the epoch")
         return cls(
             event_id=text[EVENT_ID],
@@ -110,5 +114,12 @@ def recipients_header(agencies: Iterable[str]) -> tuple[str, bytes]:
 
 
 def parse_recipients(value: bytes) -> tuple[str, ...]:
-    """Read a recipients header back into agency codes."""
-    return tuple(code for code in value.decode("utf-8").split(",") if code)
+    """Read a recipients header back into agency codes; BadHeaders if it is not UTF-8."""
+    return tuple(code for code in _text(RECIPIENTS, value).split(",") if code)
+
+
+def parse_millis(value: bytes | None) -> int | None:
+    """Read a milliseconds-since-the-epoch header; None when absent or not such a number."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > _MILLIS_DIGITS:
+        return None
+    return int(value)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lienthong.contract.agency import AgencyCodePattern
@@ -51,16 +52,21 @@ from lienthong.directory.schema import read_spec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 _DEFAULT_AGENCY_CODES = AgencyCodePattern()
 
 
 def load_directory(
-    path: Path, *, agency_codes: AgencyCodePattern = _DEFAULT_AGENCY_CODES
+    path: Path | str, *, agency_codes: AgencyCodePattern = _DEFAULT_AGENCY_CODES
 ) -> Directory:
     """Load and check a directory file; raise DirectoryError listing every problem."""
-    text = path.read_text(encoding="utf-8")
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = Problem(str(path), line, f"not UTF-8 (byte {exc.start}): save the file as UTF-8")
+        raise DirectoryError([problem]) from None
     return parse_directory(text, str(path), agency_codes=agency_codes)
 
 

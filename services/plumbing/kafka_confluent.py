@@ -14,6 +14,19 @@ from lienthong.plumbing.settings import KafkaSettings
 
 Config = dict[str, str | int | float | bool]
 
+# The largest record any of our producers writes (librdkafka's default, set explicitly). What
+# the API accepts must still fit once the router adds its routing headers: RECORD_LIMIT.
+MESSAGE_MAX_BYTES = 1_000_000
+RECORD_LIMIT = MESSAGE_MAX_BYTES - 64 * 1024
+
+
+def record_size(
+    value: bytes | None, key: bytes | None, headers: Iterable[tuple[str, bytes]]
+) -> int:
+    """Return the bytes a record takes against the message size limit (near enough)."""
+    return len(value or b"") + len(key or b"") + sum(len(k) + len(v) for k, v in headers)
+
+
 # librdkafka's own log lines go through the stdlib logger, so structlog renders them like ours
 # (delivered from the client's poll/flush calls) instead of raw lines on stderr.
 LIBRDKAFKA_LOGGER = logging.getLogger("librdkafka")
@@ -55,6 +68,7 @@ def producer_config(
             "delivery.timeout.ms": kafka.delivery_timeout_ms,
             "request.timeout.ms": kafka.request_timeout_ms,
             "batch.num.messages": 10_000,
+            "message.max.bytes": MESSAGE_MAX_BYTES,
         }
     )
     if transactional_id is not None:

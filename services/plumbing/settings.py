@@ -247,6 +247,16 @@ def _explain(exc: ValidationError) -> str:
             # section, secrets included, so it is not echoed
             lines.append(f"{name}_*: {err['msg']}")
             continue
-        shown = "***" if "PASSWORD" in name else repr(err.get("input"))
+        shown = "***" if _is_secret(loc) else repr(err.get("input"))
         lines.append(f"{name}={shown}: {err['msg']}")
     return "; ".join(lines)
+
+
+def _is_secret(loc: list[str]) -> bool:
+    """Tell whether a (section, field) location names a SecretStr setting."""
+    section = Settings.model_fields.get(loc[0])
+    model = section.annotation if section is not None else None
+    if not isinstance(model, type) or not issubclass(model, _Section):
+        return True  # unknown: say nothing
+    field = model.model_fields.get(loc[1])
+    return field is None or "SecretStr" in str(field.annotation)

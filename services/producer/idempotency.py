@@ -64,13 +64,17 @@ class IdempotencyCache(Generic[T]):
         return None
 
     def _evict(self) -> None:
-        """Drop the oldest answered entries beyond the bound; never one still being answered."""
-        excess = len(self._entries) - self._max
-        if excess <= 0:
-            return
-        # A pending entry has waiters that `settle` or `release` must still find.
-        done = [k for k, e in self._entries.items() if e.answer.done()][:excess]
-        for key in done:
+        """Drop the oldest answered entries beyond the bound, in O(1) each.
+
+        An entry still being answered has waiters that `settle` or `release` must find: the
+        bound yields to it rather than losing it, and eviction resumes once it is answered.
+        """
+        now = self._clock()
+        while self._entries:
+            key, entry = next(iter(self._entries.items()))
+            stale = now - entry.stored_at > self._ttl
+            if not (stale or len(self._entries) > self._max) or not entry.answer.done():
+                return
             del self._entries[key]
 
     def settle(self, key: tuple[str, str], answer: T) -> None:

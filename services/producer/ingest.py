@@ -17,6 +17,7 @@ from lienthong.contract.outgoing import Outgoing, prepare
 from lienthong.contract.schemas import EventType
 from lienthong.contract.trace import TraceParent
 from lienthong.directory.model import Directory, Endpoint
+from lienthong.plumbing.kafka_confluent import RECORD_LIMIT, record_size
 from lienthong.producer.delivered import Delivered
 from lienthong.producer.errors import BrokerUnavailable, InvalidEvent
 from lienthong.producer.idempotency import Conflict, IdempotencyCache
@@ -138,7 +139,21 @@ class Ingest:
             if first.status != 202:  # noqa: PLR2004 - the failed first attempt's answer
                 return first
             return Answer(202, first.body, "replayed", event_id=event_id, sender=sender)
-        answer = await self._publish(event_type, record, sender, traceparent)
+        try:
+            answer = await self._publish(event_type, record, sender, traceparent)
+        except BaseException:
+            # Cancelled (shutdown) or a bug: the retries waiting on this attempt hear a 503 and
+            # the key is free again; otherwise every retry of this event id would hang.
+            gone = Answer(
+                503,
+                problem(503, "not published: interrupted"),
+                "unavailable",
+                event_id,
+                sender,
+                retry_after_s=1,
+            )
+            self._cache.release(key, gone)
+            raise
         if answer.status == 202:  # noqa: PLR2004
             self._cache.settle(key, answer)
         else:
@@ -154,6 +169,12 @@ class Ingest:
         except SchemaViolation as exc:  # the models should have caught it; say so, do not 500
             problems = tuple(Problem("", p) for p in exc.problems)
             return Answer(422, problem(422, "invalid event", problems), "invalid", event_id, sender)
+        size = record_size(out.value, out.key, out.headers)
+        if size > RECORD_LIMIT:  # it would fail to produce, or later fail to route
+            title = (
+                f"the encoded event is {size} bytes; at most {RECORD_LIMIT} fit through the axis"
+            )
+            return Answer(413, problem(413, title), "too-large", event_id, sender)
         try:
             delivered = await self._publisher.publish(out)
         except BrokerUnavailable as exc:

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 
 import structlog
 from confluent_kafka import (
-    OFFSET_BEGINNING,
     Consumer,
     KafkaError,
     KafkaException,
@@ -43,6 +42,7 @@ from lienthong.router.records import (
     OutRecord,
     copies,
     dead_letter,
+    oversized,
     rejection_status,
     routed_at_header,
 )
@@ -51,6 +51,7 @@ from lienthong.router.reload import DirectoryHolder
 log = structlog.get_logger("lienthong.router")
 
 _TIMEOUT_S = 30.0
+_COMMIT_ATTEMPTS = 8  # retriable commit failures, then the batch is aborted and retried
 _MAX_BACKOFF_S = 10.0
 
 
@@ -158,10 +159,13 @@ class RouterLoop:
 
     def _decide(self, envelope: Envelope, directory: Directory) -> Decision:
         try:
-            return self._router.decide(envelope, directory)
+            decision = self._router.decide(envelope, directory)
         except Exception as exc:  # a bug must not stop the line: dead-letter the record, loudly
             log.exception("router_unexpected_error", source=envelope.coordinates)
             return Rejected("unexpected-error", type(exc).__name__, str(exc))
+        if isinstance(decision, Routed):
+            return oversized(envelope, decision) or decision
+        return decision
 
     def _records(self, decisions: list[tuple[Envelope, Decision]], now: float) -> list[OutRecord]:
         routed_at = routed_at_header(int(now * 1000))
@@ -189,13 +193,15 @@ class RouterLoop:
             producer.send_offsets_to_transaction(
                 offsets, self._consumer.consumer_group_metadata(), _TIMEOUT_S
             )
-            while True:
+            for attempt in range(_COMMIT_ATTEMPTS):
                 try:
                     producer.commit_transaction(_TIMEOUT_S)
                     break
                 except KafkaException as exc:
-                    if not exc.args[0].retriable():
+                    if not exc.args[0].retriable() or attempt + 1 == _COMMIT_ATTEMPTS:
                         raise
+                    self.heartbeat.beat()
+                    time.sleep(min(_MAX_BACKOFF_S, 0.1 * 2**attempt))
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
             if error.fatal():
@@ -238,24 +244,25 @@ class RouterLoop:
     def _retry_later(self, envelopes: list[Envelope], stop: threading.Event) -> None:
         """Rewind to the committed offsets and wait, longer each time, before trying again."""
         self._metrics.blocked.set(1)
-        self._rewind({(e.topic, e.partition) for e in envelopes})
+        self._rewind(envelopes)
         self._failures += 1
         delay = min(_MAX_BACKOFF_S, 0.2 * 2 ** min(self._failures, 10))
         self.heartbeat.beat()  # waiting on purpose is progress, not a hang
         stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
 
-    def _rewind(self, partitions: set[tuple[str, int]]) -> None:
-        tps = [TopicPartition(topic, partition) for topic, partition in sorted(partitions)]
-        try:
-            committed = self._consumer.committed(tps, timeout=_TIMEOUT_S)
-        except KafkaException as exc:
-            log.exception("router_rewind_failed", error=str(exc.args[0]))
-            raise
-        for tp in committed:
-            offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+    def _rewind(self, envelopes: list[Envelope]) -> None:
+        """Seek each partition back to the batch's first record: where the last commit left it.
+
+        Local, with no broker call, so it works exactly when the broker is in trouble.
+        """
+        first: dict[tuple[str, int], int] = {}
+        for env in envelopes:
+            key = (env.topic, env.partition)
+            first[key] = min(first.get(key, env.offset), env.offset)
+        for (topic, partition), offset in first.items():
             # Revoked meanwhile: its new owner resumes from the committed offset.
             with contextlib.suppress(KafkaException):
-                self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+                self._consumer.seek(TopicPartition(topic, partition, offset))
 
     def _count(self, decisions: list[tuple[Envelope, Decision]], now: float) -> None:
         """Count a committed batch: metrics say exactly what is visible downstream."""

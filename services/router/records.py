@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,12 +15,14 @@ from lienthong.contract.schemas import EventType
 from lienthong.plumbing.deadletter import DETAIL_MAX
 from lienthong.plumbing.deadletter import dead_letter as plumbing_dead_letter
 from lienthong.plumbing.envelope import Envelope
-from lienthong.router.decide import Delivery, Rejected
+from lienthong.plumbing.kafka_confluent import MESSAGE_MAX_BYTES, record_size
+from lienthong.router.decide import Delivery, Rejected, Routed
 
 # Statuses the axis itself issues get ids derived from the event they answer, so re-processing a
 # batch after an aborted transaction yields the same event id, not a second status.
 _AXIS_NAMESPACE = uuid.UUID("1c6f0a52-3a39-4a4e-9b7c-4c1e2f1b6a01")
 _ROUTING_HEADERS = (h.RECIPIENTS, h.ROUTED_AT)
+_ROUTED_AT_BYTES = 64  # the lt-routed-at header, with room to spare
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +54,31 @@ def delivery(envelope: Envelope, target: Delivery, routed_at_ms: int) -> OutReco
     return copies(envelope, (target,), routed_at_header(routed_at_ms))[0]
 
 
+def oversized(envelope: Envelope, routed: Routed) -> Rejected | None:
+    """Return a rejection if a copy with its routing headers would exceed the size limit.
+
+    Such a copy would fail its transaction on every retry and hold the partition: it is parked
+    in the DLQ instead (headers only; the original stays on the inbound topic).
+    """
+    widest = max(len(d.header[1]) for d in routed.deliveries) + _ROUTED_AT_BYTES
+    size = record_size(envelope.value, envelope.key, envelope.headers) + widest
+    if size <= MESSAGE_MAX_BYTES:
+        return None
+    detail = (
+        f"{size} bytes with its routing headers, over the {MESSAGE_MAX_BYTES} limit;"
+        f" the original stays at {envelope.coordinates}"
+    )
+    return Rejected(
+        "too-large", "RecordTooLarge", detail, routed.event_type, routed.event_id, routed.sender
+    )
+
+
 def dead_letter(
     envelope: Envelope, rejected: Rejected, dlq_topic: str, at_ms: int, stage: str = "router"
 ) -> OutRecord:
     """Return the DLQ record: the original key, value and headers, plus why and from where."""
+    if rejected.reason == "too-large":  # it would not fit the DLQ either: keep the headers only
+        envelope = replace(envelope, value=b"")
     record = plumbing_dead_letter(
         envelope,
         topic=dlq_topic,

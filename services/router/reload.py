@@ -8,7 +8,6 @@ from pathlib import Path
 
 import structlog
 
-from lienthong.directory.errors import DirectoryError
 from lienthong.directory.model import Directory
 
 log = structlog.get_logger("lienthong.router.directory")
@@ -53,7 +52,7 @@ class DirectoryHolder:
         self._stamp = stamp
         try:
             fresh = self._load(self._path)
-        except (DirectoryError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the file holds, keep routing
             log.error(  # noqa: TRY400 - the problems are the message; a traceback adds nothing
                 "directory_reload_refused",
                 path=str(self._path),

@@ -5,18 +5,24 @@ from __future__ import annotations
 import hashlib
 import random
 import signal
+import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from lienthong.consumer.bootstrap import ConsumerService
 from lienthong.consumer.store.store import Store
+from lienthong.contract import examples
 from lienthong.contract import headers as h
 from lienthong.contract.headers import EventHeaders
 from lienthong.contract.schemas import EventType
 from tests.support.consumer import (
+    ENDPOINT,
     RECIPIENTS,
     deliver,
     delivered_events,
@@ -55,6 +61,47 @@ def _checksum(events: list[tuple[EventType, dict[str, Any]]]) -> str:
     return hashlib.sha256("".join(f"{i}\n" for i in ids).encode()).hexdigest()
 
 
+def _duplicates(service: ConsumerService) -> int:
+    """Return how many delivered events the consumer found already stored, all types."""
+    return int(
+        sum(
+            service.registry.get_sample_value(
+                "lienthong_consumer_events_total",
+                {"endpoint": ENDPOINT, "event_type": kind.value, "outcome": "duplicate"},
+            )
+            or 0
+            for kind in EventType
+        )
+    )
+
+
+def _wait_until(done: Callable[[], bool], what: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.2)
+
+
+def _stored_events(dep: Deployment) -> int:
+    """Return the rows of lt_events; 0 while the consumer has not made the schema yet."""
+    try:
+        with Store.open(_url(dep), migrate=False) as store:
+            return store.counts()["lt_events"]
+    except Exception:  # noqa: BLE001 - a fresh database has no tables until the consumer starts
+        return 0
+
+
+def _wait_for_progress(
+    dep: Deployment, process: subprocess.Popen[bytes], log: Path, *, beyond: int, total: int
+) -> None:
+    """Wait until the consumer process stored more than `beyond` events (or all `total`)."""
+    deadline = time.monotonic() + 60
+    while (stored := _stored_events(dep)) <= beyond and stored < total:
+        assert process.poll() is None, log.read_text(encoding="utf-8")[-3000:]
+        assert time.monotonic() < deadline, f"no event stored beyond {beyond} in 60 s"
+        time.sleep(0.2)
+
+
 def _receipts_on_inbound(dep: Deployment, expected: int) -> Counter[str]:
     records = read_committed(dep.bootstrap, [dep.settings.topics.inbound], expected, timeout_s=60)
     return Counter(EventHeaders.from_kafka(r.headers).event_id for r in records)
@@ -65,8 +112,11 @@ def test_ten_thousand_delivered_events_persist_exactly_once(dep: Deployment) -> 
     deliver(dep, events)
     with running_consumer(dep) as service:
         counts = wait_for_events(_url(dep), len(events))
+        before = _duplicates(service)
         deliver(dep, events[:500])  # the same events delivered again: nothing new
-        time.sleep(3)
+        # Read and found stored, every one: only then is "nothing changed" worth asserting.
+        _wait_until(lambda: _duplicates(service) >= before + 500, "500 duplicates", 60)
+        assert _duplicates(service) == before + 500
         assert service.store.counts() == counts
         assert service.store.event_id_checksum() == _checksum(events)
     assert counts["lt_events"] == 10_000
@@ -79,16 +129,23 @@ def test_ten_thousand_delivered_events_persist_exactly_once(dep: Deployment) -> 
     assert len(receipts) == _expected_receipts(events)  # every receipt, by its own event id
 
 
+# Its waits: three runs of up to 60 s to progress and 10 s to die, 240 s to catch up, 60 s for
+# the outbox, 60 s to stop, 60 s to read the receipts; more than the suite's 300 s.
+@pytest.mark.timeout(720)
 def test_consumer_killed_mid_batch_ends_with_the_same_rows_and_receipts(
     dep: Deployment, tmp_path: Path
 ) -> None:
     events = delivered_events(20_000)
     deliver(dep, events)
     log = tmp_path / "consumer.log"
-    progress = []
+    progress: list[int] = []
     for _ in range(3):
         process = start_consumer_process(dep, log)
-        time.sleep(random.uniform(3.0, 4.5))
+        # Kill it while it works, however slow its start on a loaded machine: once it stored
+        # something new, a random moment later.
+        beyond = progress[-1] if progress else 0
+        _wait_for_progress(dep, process, log, beyond=beyond, total=len(events))
+        time.sleep(random.uniform(0.1, 1.0))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         with Store.open(_url(dep), migrate=False) as store:
@@ -131,6 +188,29 @@ def test_poison_record_goes_to_the_dlq_and_the_records_after_it_persist(dep: Dep
     assert headers[h.DLQ_STAGE] == b"consumer"
     assert headers[h.SOURCE_OFFSET] is not None
     assert dead[0].value == b"\xc3\x01not-avro-at-all"
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_record_the_database_refuses_is_dead_lettered_and_its_batch_stored(
+    dep: Deployment,
+) -> None:
+    # PostgreSQL text cannot hold NUL: valid Avro, valid contract, refused by the store on
+    # every retry. Without isolation the whole batch, and the endpoint, would stop there.
+    before, after = delivered_events(200), delivered_events(200)
+    poison = {**examples.document(event_id=uuid4()), "subject": "Về việc\x00 thử"}
+    deliver(dep, [*before, (EventType.DOCUMENT, poison), *after])
+    with running_consumer(dep) as service:
+        counts = wait_for_events(_url(dep), 400)
+        dead = read_committed(dep.bootstrap, [dep.settings.topics.dlq], 1, timeout_s=30)
+        refused = service.registry.get_sample_value(
+            "lienthong_consumer_dlq_total", {"reason": "store-rejected"}
+        )
+    assert counts["lt_events"] == 400
+    assert refused == 1
+    [letter] = dead
+    headers = dict(letter.headers)
+    assert headers[h.DLQ_REASON] == b"store-rejected"
+    assert headers[h.EVENT_ID] == str(poison["event_id"]).encode()
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)

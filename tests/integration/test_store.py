@@ -163,3 +163,28 @@ def test_reports_are_stored_with_their_values(store: Store) -> None:
         ("CT00", 0.0, None), ("CT01", 1.5, None), ("CT02", 3.0, None), ("NOTE", None, "không có"),
     ]  # fmt: skip
     assert store.counts()["lt_report_values"] == 3 + 4
+
+
+def test_an_older_update_arriving_late_never_rolls_the_header_back(store: Store) -> None:
+    # A DLQ replay or an archive reading several topics can hand over an old version late.
+    store.apply(r.batch(r.document("D1", minute=0, subject="first", attachments=1)))
+    store.apply(r.batch(r.document("D1", "UPDATE", minute=2, subject="newer", attachments=2)))
+    store.apply(r.batch(r.document("D1", "UPDATE", minute=1, subject="older", attachments=3)))
+    doc = store.timeline("D1").document
+    assert doc is not None
+    assert doc.header.subject == "newer"
+    assert [a.name for a in doc.attachments] == ["file-0.pdf", "file-1.pdf"]
+    # The late version is still history: nothing delivered is lost.
+    assert [h.action for h in store.timeline("D1").history] == ["NEW", "UPDATE", "UPDATE"]
+
+
+def test_offsets_only_move_forward(store: Store) -> None:
+    # A member that lost its partitions can still apply its last batch: it must not move the
+    # new owner's position back.
+    behind = r.document("D1")
+    ahead = r.document("D2")  # the next offset of the same partition
+    partition = (ahead.event.source_topic, ahead.event.source_partition)
+    store.apply(r.batch(behind))
+    store.apply(r.batch(ahead))
+    store.apply(r.batch(behind))
+    assert store.offsets("h41", [partition]) == {partition: ahead.event.source_offset + 1}

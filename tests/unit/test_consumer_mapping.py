@@ -182,3 +182,22 @@ def test_unmappable_records_say_why(make: Any, reason: str) -> None:
     with pytest.raises(Unmappable) as caught:
         map_record(make(), CODEC, NOW)
     assert caught.value.reason == reason
+
+
+def test_an_unmappable_record_that_decoded_names_its_event_for_the_dead_letter_log() -> None:
+    record = examples.document(event_id=uuid4())
+    good = delivered(EventType.DOCUMENT, record)
+    headers = tuple(
+        (k, b"\xff" if k == h.RECIPIENTS else v) for k, v in good.headers
+    )  # routed, but the recipients header is not UTF-8
+    with pytest.raises(Unmappable) as caught:
+        map_record(Envelope(good.topic, 1, 78, good.key, good.value, headers, 0), CODEC, NOW)
+    assert caught.value.reason == "bad-headers"
+    assert caught.value.event_id == str(record["event_id"])
+    assert (caught.value.event_type, caught.value.sender) == ("document", "000.00.00.G22")
+
+
+def test_undecodable_bytes_leave_the_event_unknown() -> None:
+    with pytest.raises(Unmappable) as caught:
+        map_record(Envelope("t", 0, 0, b"k", b"\x00junk", (), 0), CODEC, NOW)
+    assert (caught.value.event_id, caught.value.event_type) == (None, "unknown")

@@ -287,3 +287,14 @@ def test_the_example_holds_hashes_of_the_demo_keys_not_the_keys() -> None:
         key = f"demo-key-{endpoint.id}"
         assert endpoint.credential_sha256 == hashlib.sha256(key.encode()).hexdigest()
         assert key not in text
+
+
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "directory.yaml"
+    agency = "  - {code: 000.00.01.H41, name: Sở Y tế}\n"
+    path.write_bytes(HEADER.encode() + agency.encode("utf-16"))  # an editor's "Unicode"
+    with pytest.raises(DirectoryError) as caught:
+        load_directory(str(path))
+    [problem] = caught.value.problems
+    assert problem.line == 8
+    assert "not UTF-8" in problem.message

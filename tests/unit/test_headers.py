@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -46,9 +47,27 @@ def test_headers_carry_what_routing_needs() -> None:
             lambda h: [(k, b"yesterday" if k == headers.OCCURRED_AT else v) for k, v in h],
             "milliseconds",
         ),
+        (
+            # str.isdigit() takes "²" for a digit; int() does not.
+            lambda h: [(k, "²".encode() if k == headers.OCCURRED_AT else v) for k, v in h],
+            "milliseconds",
+        ),
+        (
+            lambda h: [(k, b"9" * 14 if k == headers.OCCURRED_AT else v) for k, v in h],
+            "milliseconds",
+        ),
         (lambda h: [(k, b"00-abc" if k == headers.TRACEPARENT else v) for k, v in h], "W3C"),
     ],
-    ids=["missing", "repeated", "unknown-type", "not-utf8", "bad-time", "bad-traceparent"],
+    ids=[
+        "missing",
+        "repeated",
+        "unknown-type",
+        "not-utf8",
+        "bad-time",
+        "superscript-time",
+        "time-past-2286",
+        "bad-traceparent",
+    ],
 )
 def test_bad_headers_are_refused_with_a_reason(mutate, says: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BadHeaders, match=says):
@@ -103,6 +122,27 @@ def test_disagreeing_headers_name_every_difference() -> None:
         check_agreement(lying, b"another-key", CODEC.decode(value))
     assert "sender '000.00.00.H41' (body says '000.00.00.G22')" in str(caught.value)
     assert "key 'another-key'" in str(caught.value)
+
+
+def test_headers_that_lie_about_the_time_disagree() -> None:
+    value = CODEC.encode(EventType.DOCUMENT, examples.document())
+    key = business_key(EventType.DOCUMENT, examples.document()).encode()
+    lying = replace(_document_headers(), occurred_at_ms=0)
+    with pytest.raises(BadHeaders, match="occurred at 0"):
+        check_agreement(lying, key, CODEC.decode(value))
+
+
+def test_recipients_that_are_not_utf8_are_bad_headers() -> None:
+    with pytest.raises(BadHeaders, match="not UTF-8"):
+        headers.parse_recipients(b"000.00.00.H41,\xff")
+
+
+@pytest.mark.parametrize(
+    ("raw", "millis"),
+    [(b"1795681815123", 1795681815123), (None, None), (b"", None), ("²".encode(), None)],
+)
+def test_parse_millis_reads_only_plain_numbers(raw: bytes | None, millis: int | None) -> None:
+    assert headers.parse_millis(raw) == millis
 
 
 def test_epoch_millis_takes_naive_as_utc() -> None:

@@ -65,3 +65,29 @@ async def test_an_entry_still_being_answered_is_never_evicted() -> None:
     cache.settle(("ep", "slow"), "202")
     assert waiting is not None
     assert await waiting == "202"
+
+
+async def test_eviction_resumes_once_the_pending_entry_is_answered() -> None:
+    now = [0.0]
+    cache = IdempotencyCache[str](2, 60, clock=lambda: now[0])
+    cache.claim(("ep", "slow"), "fp")  # the oldest, pending: the bound yields to it
+    for name in ("e1", "e2", "e3"):
+        cache.claim(("ep", name), "fp")
+        cache.settle(("ep", name), "202")
+    assert len(cache) == 4
+    cache.settle(("ep", "slow"), "202")
+    now[0] = 1.0
+    cache.claim(("ep", "e4"), "fp")  # the next claim evicts from the oldest on
+    assert len(cache) == 2
+    assert cache.claim(("ep", "slow"), "other") is None  # gone: a fresh claim, no conflict
+
+
+async def test_expired_entries_go_even_under_the_bound() -> None:
+    now = [0.0]
+    cache = IdempotencyCache[str](100, 60, clock=lambda: now[0])
+    for name in ("e1", "e2"):
+        cache.claim(("ep", name), "fp")
+        cache.settle(("ep", name), "202")
+    now[0] = 61.0
+    cache.claim(("ep", "e3"), "fp")
+    assert len(cache) == 1

@@ -17,8 +17,9 @@ from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.directory.loader import parse_directory
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_confluent import MESSAGE_MAX_BYTES
 from lienthong.router.decide import Rejected, Routed, Router
-from lienthong.router.records import dead_letter, delivery, rejection_status
+from lienthong.router.records import dead_letter, delivery, oversized, rejection_status
 from tests.support.api import EXAMPLE_DIRECTORY, example_directory
 
 CODEC = Codec(SchemaStore.from_package())
@@ -225,3 +226,21 @@ def test_a_reloaded_directory_is_used_at_once_despite_the_route_cache() -> None:
     routed = router.decide(envelope(record={**record, "event_id": uuid4()}), fixed)
     assert isinstance(routed, Routed)
     assert [d.endpoint_id for d in routed.deliveries] == ["bo-nganh"]
+
+
+def test_a_copy_too_large_for_kafka_is_parked_without_its_value() -> None:
+    # Under the limit on inbound, over it once the routing headers name many recipients: it
+    # would fail its transaction on every retry and hold the partition.
+    env = envelope(recipients=["all-provinces"])
+    decision = ROUTER.decide(env, DIRECTORY)
+    assert isinstance(decision, Routed)
+    assert oversized(env, decision) is None
+    value = env.value or b""
+    padded = replace(env, value=value + b"\x00" * (MESSAGE_MAX_BYTES - len(value) - 100))
+    rejected = oversized(padded, decision)
+    assert rejected is not None
+    assert (rejected.reason, rejected.event_id) == ("too-large", decision.event_id)
+    assert "the original stays at lienthong.inbound[2]@41" in rejected.detail
+    letter = dead_letter(padded, rejected, "lienthong.dlq", 0)
+    assert letter.value == b""
+    assert dict(letter.headers)["lt-dlq-reason"] == b"too-large"

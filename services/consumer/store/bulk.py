@@ -52,26 +52,28 @@ def insert_rows(
     *,
     conflict: Sequence[str] = (),
     update: Sequence[str] = (),
+    newer: str | None = None,
 ) -> set[Any]:
     """Insert rows (all with the same keys, none repeating a `conflict` key).
 
     With `conflict` (the key columns), a row whose key exists is skipped, or, when `update`
-    names columns, those columns are overwritten from the new row. Returns keys known to
+    names columns, those columns are overwritten from the new row — only if the new row's
+    `newer` column is not below the stored one, when `newer` is given. Returns keys known to
     have been new (PostgreSQL, one-column `conflict`); any other row may have existed.
     """
     if not rows:
         return set()
     if conn.dialect.name == "sqlite":
-        sqlite_insert(conn, target, rows, conflict=conflict, update=update)
+        sqlite_insert(conn, target, rows, conflict=conflict, update=update, newer=newer)
     elif not conflict:
         copy_rows(conn, target.name, target, rows)
     elif len(rows) < _SMALL or len(conflict) > 1:
-        _upsert(conn, target, rows, conflict, update, staged=len(rows) >= _SMALL)
+        _upsert(conn, target, rows, conflict, update, staged=len(rows) >= _SMALL, newer=newer)
     else:
         new = insert_new(conn, target, rows, conflict[0])
         again = [row for row in rows if row[conflict[0]] not in new]
         if again and update:
-            _upsert(conn, target, again, conflict, update, staged=True)
+            _upsert(conn, target, again, conflict, update, staged=True, newer=newer)
         return new
     return set()
 
@@ -95,6 +97,7 @@ def _upsert(
     *,
     staged: bool,
     returning: str | None = None,
+    newer: str | None = None,
 ) -> list[Any]:
     """Run INSERT ... ON CONFLICT on PostgreSQL, from a staging table or from parameters."""
     names = list(rows[0])
@@ -106,7 +109,9 @@ def _upsert(
     if update:
         excluded = stmt.excluded
         stmt = stmt.on_conflict_do_update(
-            index_elements=list(conflict), set_={n: excluded[n] for n in update}
+            index_elements=list(conflict),
+            set_={n: excluded[n] for n in update},
+            where=None if newer is None else target.c[newer] <= excluded[newer],
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))

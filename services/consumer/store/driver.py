@@ -102,6 +102,7 @@ def sqlite_insert(
     *,
     conflict: Sequence[str] = (),
     update: Sequence[str] = (),
+    newer: str | None = None,
 ) -> None:
     """INSERT rows on SQLite in one executemany, with the ON CONFLICT clause asked for."""
     names = list(rows[0])
@@ -117,4 +118,6 @@ def sqlite_insert(
             else "NOTHING"
         )
         text += f" ON CONFLICT ({keys}) DO {action}"
+        if update and newer is not None:  # never move a row back to an older version
+            text += f" WHERE {quote(target.name)}.{quote(newer)} <= excluded.{quote(newer)}"
     conn.exec_driver_sql(text, as_tuples(conn, target, names, rows))

@@ -7,7 +7,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from lienthong.consumer.rows import DocumentRow, Mapped, OutboxRow, PersistBatch
 from lienthong.consumer.store import tables as t
@@ -60,15 +60,35 @@ def _insert_events(conn: Connection, items: Sequence[Mapped], now: datetime) -> 
 
 
 def _upsert_documents(conn: Connection, fresh: Iterable[Mapped], now: datetime) -> None:
-    """Upsert each document's latest header in the batch and replace its attachments."""
-    latest = {m.document.document_id: m for m in fresh if m.document is not None}
+    """Upsert each document's latest header (by occurred_at) and replace its attachments.
+
+    A header older than the stored one (an old event replayed from the DLQ, or an archive
+    reading several topics) never overwrites it.
+    """
+    latest: dict[str, Mapped] = {}
+    for m in fresh:
+        if m.document is None:
+            continue
+        seen = latest.get(m.document.document_id)
+        if seen is None or seen.event.occurred_at <= m.event.occurred_at:
+            latest[m.document.document_id] = m
+    d = t.documents
+    for part in chunks(list(latest)):
+        query = select(d.c.document_id, d.c.occurred_at).where(
+            one_of(d.c.document_id, part, conn.dialect)
+        )
+        for document_id, stored in conn.execute(query):
+            if stored > latest[document_id].event.occurred_at:  # older: header and files stay
+                del latest[document_id]
     rows = [
         {**params(m.document), "first_seen_at": now, "updated_at": now}
         for m in latest.values()
         if m.document is not None
     ]
     update = [*_DOCUMENT_HEADER, "updated_at"]
-    new = insert_rows(conn, t.documents, rows, conflict=["document_id"], update=update)
+    new = insert_rows(
+        conn, t.documents, rows, conflict=["document_id"], update=update, newer="occurred_at"
+    )
     a = t.attachments
     for part in chunks([doc_id for doc_id in latest if doc_id not in new]):
         conn.execute(a.delete().where(one_of(a.c.document_id, part, conn.dialect)))
@@ -103,4 +123,6 @@ def _upsert_offsets(
         for (topic, partition), offset in positions.items()
     ]
     keys = ["consumer", "topic", "partition"]
-    insert_rows(conn, t.offsets, rows, conflict=keys, update=["next_offset"])
+    # Forward only: a member that lost its partitions in a rebalance and applies a stale batch
+    # must not move the offsets back under the new owner.
+    insert_rows(conn, t.offsets, rows, conflict=keys, update=["next_offset"], newer="next_offset")
