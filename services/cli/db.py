@@ -1,11 +1,17 @@
-"""`lienthong db`: bring the consumer's database to the schema this version needs."""
+"""`lienthong db`: the consumer's database schema (upgrade, current) and its upkeep."""
 
 from __future__ import annotations
+
+import json
+from datetime import datetime
 
 import click
 
 from lienthong.cli.context import Runtime, pass_runtime
+from lienthong.cli.operator import when_value
 from lienthong.consumer.store import StoreError, current, head, redacted, upgrade
+from lienthong.consumer.store.store import Store
+from lienthong.operations.when import HINT
 
 _URL_HELP = "Database URL or SQLite file path [LIENTHONG_CONSUMER_DATABASE_URL]."
 
@@ -69,3 +75,45 @@ def db_current(runtime: Runtime, url: str | None) -> None:
         return
     click.echo(f"{revision or 'none'} (head is {newest}: run `lienthong db upgrade`)")
     raise click.exceptions.Exit(1)
+
+
+@db_group.command("prune-outbox")
+@click.option("--url", help=_URL_HELP)
+@click.option(
+    "--sent-before",
+    "sent_before",
+    default="30d",
+    show_default=True,
+    callback=when_value,
+    help=f"Delete rows published before this time: {HINT}.",
+)
+@click.option("--dry-run", is_flag=True, help="Count the rows that would go; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_runtime
+def db_prune_outbox(
+    runtime: Runtime, url: str | None, sent_before: datetime, *, dry_run: bool, as_json: bool
+) -> None:
+    """Delete receipts and dead letters the relay published long ago; unsent rows stay.
+
+    The outbox keeps every published row (sent_at set) until it is pruned: run this from cron.
+    Safe while the consumer runs: it deletes in short chunks and never touches unsent rows.
+
+    Example: lienthong db prune-outbox --sent-before 30d
+
+    Example: lienthong db prune-outbox --sent-before 2026-10-01 --dry-run --json
+    """
+    target = database_url(runtime, url)
+    try:
+        with Store.open(target, migrate=False) as store:
+            rows = store.prune_outbox(sent_before, dry_run=dry_run)
+    except StoreError as exc:
+        raise click.ClickException(
+            f"cannot prune the outbox of {redacted(target)}: {exc}"
+        ) from None
+    if as_json:
+        click.echo(
+            json.dumps({"rows": rows, "dry_run": dry_run, "sent_before": sent_before.isoformat()})
+        )
+        return
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {rows} outbox rows sent before {sent_before.isoformat()}")

@@ -199,3 +199,20 @@ def test_a_stopped_postgres_raises_store_unavailable_until_it_is_back(
 def test_an_unreachable_postgres_fails_open_as_unavailable() -> None:
     with pytest.raises(StoreUnavailable, match=r"Connection refused|connection failed"):
         Store.open("postgresql://lienthong:secret@127.0.0.1:9/none")
+
+
+def test_prune_outbox_deletes_only_rows_sent_before_the_cutoff(url: str) -> None:
+    now = [r.at(0)]
+    with Store.open(url, clock=lambda: now[0]) as store:
+        docs = [r.document(f"D{i}") for i in range(3)]
+        store.apply(r.batch(*docs))
+        old, recent, unsent = store.pending_outbox(10)
+        store.mark_sent([old.id])
+        now[0] = r.at(60)  # an hour later
+        store.mark_sent([recent.id])
+
+        assert store.prune_outbox(r.at(30), dry_run=True) == 1
+        assert store.prune_outbox(r.at(30)) == 1
+        assert store.prune_outbox(r.at(30)) == 0
+        assert store.counts()["lt_outbox"] == 2
+        assert [e.id for e in store.pending_outbox(10)] == [unsent.id]

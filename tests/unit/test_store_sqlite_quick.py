@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -114,3 +115,17 @@ def test_db_upgrade_failure_is_one_line_without_the_password() -> None:
     assert len(lines) == 1
     assert lines[0].startswith("Error: cannot upgrade postgresql://lt:***@127.0.0.1:9/none")
     assert "s3cret" not in result.output
+
+
+def test_db_prune_outbox_says_what_it_did(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'prune.sqlite'}"
+    runner = CliRunner()
+    assert runner.invoke(db_group, ["upgrade", "--url", url]).exit_code == 0
+    dry = runner.invoke(db_group, ["prune-outbox", "--url", url, "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.output)["rows"] == 0
+    done = runner.invoke(db_group, ["prune-outbox", "--url", url, "--sent-before", "2026-01-01"])
+    assert done.output == "deleted 0 outbox rows sent before 2026-01-01T00:00:00+00:00\n"
+    bad = runner.invoke(db_group, ["prune-outbox", "--url", url, "--sent-before", "soon"])
+    assert bad.exit_code == 2
+    assert "'soon' is not a time" in bad.output

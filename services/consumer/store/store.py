@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from lienthong.consumer.rows import PersistBatch
 from lienthong.consumer.store import reads
@@ -23,6 +23,7 @@ __all__ = ["Applied", "Clock", "OutboxEntry", "Store", "Timeline", "utc_now"]
 Clock = Callable[[], datetime]
 
 _ERROR_TEXT_LIMIT = 2000
+_PRUNE_CHUNK = 5000
 
 
 def utc_now() -> datetime:
@@ -109,6 +110,29 @@ class Store:
                 .where(o.c.id == entry_id)
                 .values(attempts=o.c.attempts + 1, last_error=error[:_ERROR_TEXT_LIMIT])
             )
+
+    def prune_outbox(self, sent_before: datetime, *, dry_run: bool = False) -> int:
+        """Delete outbox rows published before `sent_before`; return how many (would) go.
+
+        Unsent rows are never touched. Deleted in chunks, one short transaction each, so a
+        running consumer's batches are not held up behind one long delete.
+        """
+        o = t.outbox
+        sent = o.c.sent_at.is_not(None) & (o.c.sent_at < sent_before)
+        if dry_run:
+            with translated("count prunable outbox rows"), self._engine.connect() as conn:
+                return int(conn.execute(select(func.count()).where(sent)).scalar_one())
+        removed = 0
+        with translated("prune the outbox"):
+            while True:
+                with self._writer.begin() as conn:
+                    query = select(o.c.id).where(sent).order_by(o.c.id).limit(_PRUNE_CHUNK)
+                    part = list(conn.execute(query).scalars())
+                    if part:
+                        conn.execute(o.delete().where(o.c.id.in_(part)))
+                removed += len(part)
+                if len(part) < _PRUNE_CHUNK:
+                    return removed
 
     def outbox_backlog(self) -> int:
         """Count the outbox rows not yet published."""
