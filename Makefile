@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help test demo venv system-deps kafka-jars kafka-start kafka-stop topics lint format \
-        typecheck unit integration bench-codec bench-ingest bench-router \
+        typecheck unit integration bench bench-scaling bench-codec bench-ingest bench-router \
         bench-consumer clean
 
 help:  ## List the targets.
@@ -61,6 +62,15 @@ test: system-deps venv kafka-jars lint typecheck  ## The full suite: lint, types
 
 demo: venv kafka-jars  ## Run the whole pipeline on embedded defaults and print a summary.
 	$(BIN)/lienthong demo $(DEMO_ARGS)
+
+bench: venv kafka-jars system-deps  ## The whole axis under load beside its ceilings and a Quix Streams peer.
+	@mkdir -p build/bench
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet -e '.[bench]'  # for --profile
+	$(BIN)/python -m bench.pipeline --json build/bench/pipeline.json $(BENCH_ARGS)
+
+bench-scaling: venv kafka-jars system-deps  ## Routers at 1 and 2 processes, consumers at 1, 4, 16 endpoints.
+	@mkdir -p build/bench
+	$(BIN)/python -m bench.scaling --json build/bench/scaling.json $(BENCH_ARGS)
 
 bench-codec: venv  ## Codec encode/decode rate beside bare fastavro.
 	$(BIN)/python -m bench.codec

@@ -89,7 +89,7 @@ def run_service(
 def _start_py_spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(exe).exists():
-        raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
+        raise RuntimeError("--profile needs py-spy: .venv/bin/pip install -e '.[bench]'")
     kind = {".svg": "flamegraph", ".json": "speedscope"}.get(output.suffix, "raw")
     command = [exe, "record", "--pid", str(pid), "--rate", "100", "--format", kind]
     command += ["--output", str(output)]
