@@ -17,14 +17,14 @@ from typing import Protocol
 import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from lienthong.consumer.mapping import Receipts, Unmappable, map_record
+from lienthong.consumer.batching import Batcher, Dead, store_rejected
+from lienthong.consumer.mapping import Receipts, Unmappable
 from lienthong.consumer.metrics import ConsumerMetrics
-from lienthong.consumer.rows import Mapped, OutboxRow, PersistBatch
+from lienthong.consumer.rows import Mapped, PersistBatch
 from lienthong.consumer.store.errors import StoreError, StoreUnavailable
 from lienthong.consumer.store.model import Applied
 from lienthong.contract.codec import Codec
-from lienthong.plumbing.consuming import Assignment, next_offsets, usable
-from lienthong.plumbing.deadletter import dead_letter
+from lienthong.plumbing.consuming import Assignment, consume_batch, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import Heartbeat
 from lienthong.plumbing.kafka_confluent import envelope_of
@@ -70,12 +70,10 @@ class SinkLoop:
     ) -> None:
         self._consumer = consumer
         self._store = store
-        self._codec = codec
+        self._batcher = Batcher(name, codec, dlq_topic, receipts)
         self._name = name
         self._group = group
         self._topics = list(topics)
-        self._dlq = dlq_topic
-        self._receipts = receipts
         self._batch_max = batch_max_records
         self._batch_s = batch_max_ms / 1000
         self._max_backoff = max_backoff_s
@@ -103,7 +101,9 @@ class SinkLoop:
         try:
             while not stop.is_set():
                 self.heartbeat.beat()
-                messages = self._consumer.consume(self._batch_max, self._batch_s)
+                messages = consume_batch(
+                    self._consumer, self._batch_max, self._batch_s, self.assignment
+                )
                 envelopes = [envelope_of(m) for m in messages if _usable(m)]
                 if envelopes and not stop.is_set():  # stopping: leave the batch for next time
                     self._persist(envelopes)
@@ -145,7 +145,7 @@ class SinkLoop:
                     for env in envelopes:
                         self._persist([env])
                     return
-                refused = _store_rejected(exc, batch.items)
+                refused = store_rejected(exc, batch.items)
                 batch, dead = self._batch(envelopes, refused)
         if failures:
             log.info("database_available_again", name=self._name, attempts=failures)
@@ -158,45 +158,9 @@ class SinkLoop:
         self._on_committed()
 
     def _batch(
-        self, envelopes: list[Envelope], failed: Unmappable | None = None
-    ) -> tuple[PersistBatch, list[tuple[Envelope, Unmappable]]]:
-        now = datetime.now(UTC)
-        at_ms = int(now.timestamp() * 1000)
-        items: list[Mapped] = []
-        dead: list[tuple[Envelope, Unmappable]] = []
-        letters: list[OutboxRow] = []
-        for env in envelopes:
-            if failed is not None:
-                dead.append((env, failed))
-                continue
-            try:
-                items.append(map_record(env, self._codec, now, self._receipts))
-            except Unmappable as exc:
-                dead.append((env, exc))
-            except Exception as exc:  # a bug must not halt the endpoint: park the record, loudly
-                log.exception("consumer_unexpected_error", source=env.coordinates)
-                dead.append((env, Unmappable("unexpected-error", f"{type(exc).__name__}: {exc}")))
-        for env, why in dead:
-            record = dead_letter(
-                env,
-                topic=self._dlq,
-                reason=why.reason,
-                error="Unmappable",
-                detail=str(why),
-                stage="consumer",
-                at_ms=at_ms,
-            )
-            letters.append(
-                OutboxRow(
-                    record.topic,
-                    record.key,
-                    record.value,
-                    tuple(record.headers),
-                    None,
-                    "dead-letter",
-                )
-            )
-        return PersistBatch(self._name, tuple(items), tuple(letters), next_offsets(envelopes)), dead
+        self, envelopes: list[Envelope], refused: Unmappable | None = None
+    ) -> tuple[PersistBatch, Dead]:
+        return self._batcher.build(envelopes, datetime.now(UTC), refused)
 
     def _wait_for_store(self, exc: StoreUnavailable, failures: int) -> bool:
         """Pause consumption and wait a capped, jittered backoff; False if asked to stop."""
@@ -232,9 +196,7 @@ class SinkLoop:
         owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
         return [e for e in envelopes if (e.topic, e.partition) in owned]
 
-    def _count(
-        self, items: Sequence[Mapped], applied: Applied, dead: list[tuple[Envelope, Unmappable]]
-    ) -> None:
+    def _count(self, items: Sequence[Mapped], applied: Applied, dead: Dead) -> None:
         now = time.time()
         events = self._metrics.events
         new = set(applied.new_event_ids)
@@ -309,13 +271,3 @@ class SinkLoop:
 
 def _usable(message: Message) -> bool:
     return usable(message, logger="lienthong.consumer", event="consumer_consume_error")
-
-
-def _store_rejected(exc: StoreError, items: Sequence[Mapped]) -> Unmappable:
-    """Return the dead-letter reason for the one record a store refused, with its identity."""
-    refused = Unmappable("store-rejected", f"the store refused the record: {exc}")
-    if items:
-        refused.event_id = items[0].event.event_id
-        refused.event_type = items[0].event.event_type
-        refused.sender = items[0].event.sender
-    return refused

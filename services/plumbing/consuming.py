@@ -8,12 +8,18 @@ means the member has joined its group, even with no partition to read.
 
 Both read with confluent-kafka's `consume()`, which hands back errors as messages: a fatal one
 must stop the process, end-of-partition is news to no one, anything else is worth a log line.
+`consume(n, timeout)` returns only when it has n messages or the timeout passed, so a batch
+read with it alone waits its whole window whenever traffic is light: `consume_batch` closes a
+batch as soon as the records that arrived are read (`IDLE_S` without a new one), and fills it
+up to its count or window only while records keep coming.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message
@@ -24,6 +30,22 @@ from lienthong.plumbing.health import OK
 from lienthong.plumbing.lag import LagGauge
 
 Partition = tuple[str, int]
+
+# How long a batch waits for one more record once records stopped coming: short, so a lone
+# record is on its way in milliseconds, not after the batch window.
+IDLE_S = 0.01
+
+
+class BatchSource(Protocol):
+    """What `consume_batch` needs of a confluent-kafka Consumer."""
+
+    def poll(self, timeout: float) -> Message | None:
+        """Return one message (or None after `timeout`)."""
+        ...
+
+    def consume(self, num_messages: int, timeout: float) -> Sequence[Message]:
+        """Return up to `num_messages`, waiting at most `timeout`."""
+        ...
 
 
 class Assignment:
@@ -36,12 +58,18 @@ class Assignment:
         self._lag = lag
         self._owned: set[Partition] = set()
         self._joined = False
+        self._generation = 0
         self._lock = threading.Lock()
 
     @property
     def joined(self) -> bool:
         """Tell whether the member is in its group (it got an assignment, maybe empty)."""
         return self._joined
+
+    @property
+    def generation(self) -> int:
+        """Return a number that changes with every rebalance callback."""
+        return self._generation
 
     @property
     def owned(self) -> frozenset[Partition]:
@@ -78,9 +106,43 @@ class Assignment:
             return self._changed(kind)
 
     def _changed(self, kind: str) -> int:
+        self._generation += 1
         self._rebalances.labels(kind).inc()
         self._owned_gauge.set(len(self._owned))
         return len(self._owned)
+
+
+def consume_batch(
+    consumer: BatchSource, max_records: int, window_s: float, assignment: Assignment
+) -> list[Message]:
+    """Read one batch: wait up to `window_s` for a first record, then take what keeps coming.
+
+    The batch closes at `max_records`, `window_s` after its first record, or as soon as no new
+    record came for `IDLE_S`, whichever is first: under load batches fill up, while a lone
+    record adds milliseconds of latency, not the window. A rebalance during the read (its
+    callbacks run inside poll and consume) closes the batch, keeping only records of
+    partitions still owned, so no batch mixes two assignments.
+    """
+    generation = assignment.generation
+    first = consumer.poll(window_s)
+    if first is None:
+        return []
+    messages = [first]
+    deadline = time.monotonic() + window_s
+    while len(messages) < max_records and assignment.generation == generation:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        more = consumer.consume(max_records - len(messages), min(IDLE_S, left))
+        if not more:
+            break
+        messages.extend(more)
+    if assignment.generation != generation:
+        owned = assignment.owned
+        messages = [
+            m for m in messages if m.error() is not None or (m.topic(), m.partition()) in owned
+        ]
+    return messages
 
 
 def usable(message: Message, *, logger: str, event: str) -> bool:

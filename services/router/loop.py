@@ -30,7 +30,7 @@ from confluent_kafka import (
 
 from lienthong.contract.codec import Codec
 from lienthong.directory.model import Directory
-from lienthong.plumbing.consuming import Assignment, next_offsets, usable
+from lienthong.plumbing.consuming import Assignment, consume_batch, next_offsets, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import OK, Heartbeat
 from lienthong.plumbing.kafka_confluent import envelope_of, kafka_headers
@@ -108,8 +108,11 @@ class RouterLoop:
             while not stop.is_set():
                 self.heartbeat.beat()
                 self._directory.maybe_reload()
-                messages = self._consumer.consume(
-                    self._settings.batch_max_records, self._settings.batch_max_ms / 1000
+                messages = consume_batch(
+                    self._consumer,
+                    self._settings.batch_max_records,
+                    self._settings.batch_max_ms / 1000,
+                    self.assignment,
                 )
                 if messages:
                     self._batch(messages, stop)
