@@ -13,7 +13,7 @@ import structlog
 
 from lienthong.consumer.mapping import Receipts, Unmappable, map_record
 from lienthong.consumer.rows import Mapped, OutboxRow, PersistBatch
-from lienthong.consumer.store.errors import StoreError
+from lienthong.consumer.store.errors import StoreRejected
 from lienthong.contract.codec import Codec
 from lienthong.plumbing.consuming import next_offsets
 from lienthong.plumbing.deadletter import dead_letter
@@ -72,7 +72,7 @@ class Batcher:
         )
 
 
-def store_rejected(exc: StoreError, items: Sequence[Mapped]) -> Unmappable:
+def store_rejected(exc: StoreRejected, items: Sequence[Mapped]) -> Unmappable:
     """Return the dead-letter reason for the one record a store refused, with its identity."""
     refused = Unmappable("store-rejected", f"the store refused the record: {exc}")
     if items:

@@ -21,7 +21,7 @@ from lienthong.consumer.batching import Batcher, Dead, store_rejected
 from lienthong.consumer.mapping import Receipts, Unmappable
 from lienthong.consumer.metrics import ConsumerMetrics
 from lienthong.consumer.rows import Mapped, PersistBatch
-from lienthong.consumer.store.errors import StoreError, StoreUnavailable
+from lienthong.consumer.store.errors import StoreRejected, StoreUnavailable
 from lienthong.consumer.store.model import Applied
 from lienthong.contract.codec import Codec
 from lienthong.plumbing.consuming import Assignment, consume_batch, usable
@@ -112,12 +112,14 @@ class SinkLoop:
             self._consumer.close()
             log.info("consumer_stopped", name=self._name)
 
-    def _persist(self, envelopes: list[Envelope], refused: Unmappable | None = None) -> None:
+    def _persist(self, envelopes: list[Envelope], refused: Unmappable | None = None) -> bool:
         """Apply one batch in one transaction; wait out an unreachable store, never skip.
 
-        A batch the store refuses (a value PostgreSQL will not take, say) would fail the same
-        way on every retry: its records are then applied one by one, and the one refused is
-        dead-lettered as `store-rejected` (`refused`) while the others are stored.
+        Returns True once it committed, False if told to stop first (nothing committed: the
+        next run reads the batch again). A batch the store refuses for a value it cannot hold
+        (StoreRejected) would fail the same way on every retry: its records are then applied
+        one by one, and the one refused is dead-lettered as `store-rejected` (`refused`) while
+        the others are stored. Any other store error is not about a record and ends the loop.
         """
         batch, dead = self._batch(envelopes, refused)
         failures = 0
@@ -129,10 +131,13 @@ class SinkLoop:
             except StoreUnavailable as exc:
                 failures += 1
                 if not self._wait_for_store(exc, failures):
-                    return  # stopping: nothing committed, the next run replays this batch
+                    return False
                 started = time.perf_counter()
-                batch, dead = self._batch(self._still_owned(envelopes), refused)
-            except StoreError as exc:
+                envelopes = self._still_owned(envelopes)
+                batch, dead = self._batch(envelopes, refused)
+            except StoreRejected as exc:
+                self._store_answered(failures)
+                failures = 0
                 if refused is not None:
                     raise  # even its dead letter is refused: stop rather than skip it
                 if len(envelopes) > 1:
@@ -142,20 +147,37 @@ class SinkLoop:
                         error=str(exc),
                         records=len(envelopes),
                     )
-                    for env in envelopes:
-                        self._persist([env])
-                    return
+                    return self._one_by_one(envelopes)
                 refused = store_rejected(exc, batch.items)
                 batch, dead = self._batch(envelopes, refused)
-        if failures:
-            log.info("database_available_again", name=self._name, attempts=failures)
-            self.paused = False
-            self._metrics.paused.set(0)
-            self._consumer.resume(self._consumer.assignment())
+        self._store_answered(failures)
         self._metrics.db_seconds.observe(time.perf_counter() - started)
         self._metrics.batch_records.observe(len(batch.items) + len(dead))
         self._count(batch.items, applied, dead)
         self._on_committed()
+        return True
+
+    def _one_by_one(self, envelopes: list[Envelope]) -> bool:
+        """Apply records singly, in order, to find the one the store refuses; stop at a stop.
+
+        Stopping (or a record not committed) ends the walk there: a later record committed
+        would move the stored offset past an earlier one never stored.
+        """
+        for env in envelopes:
+            if (env.topic, env.partition) not in self.assignment.owned:
+                continue  # given up in a rebalance while we waited: its new owner reads it
+            if self._stop.is_set() or not self._persist([env]):
+                return False
+        return True
+
+    def _store_answered(self, failures: int) -> None:
+        """Resume reading once the store answers again (after `failures` unreachable tries)."""
+        if not failures and not self.paused:
+            return
+        log.info("database_available_again", name=self._name, attempts=failures)
+        self.paused = False
+        self._metrics.paused.set(0)
+        self._consumer.resume(self._consumer.assignment())
 
     def _batch(
         self, envelopes: list[Envelope], refused: Unmappable | None = None

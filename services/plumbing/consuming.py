@@ -16,13 +16,14 @@ up to its count or window only while records keep coming.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import structlog
-from confluent_kafka import KafkaError, KafkaException, Message
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 from prometheus_client import Counter, Gauge
 
 from lienthong.plumbing.envelope import Envelope
@@ -47,6 +48,10 @@ class BatchSource(Protocol):
         """Return up to `num_messages`, waiting at most `timeout`."""
         ...
 
+    def seek(self, partition: TopicPartition) -> None:
+        """Move a partition's position to `partition.offset`."""
+        ...
+
 
 class Assignment:
     """The partitions owned now; counts rebalances and drops lag of partitions given up."""
@@ -59,6 +64,7 @@ class Assignment:
         self._owned: set[Partition] = set()
         self._joined = False
         self._generation = 0
+        self._touched: dict[Partition, int] = {}  # partition -> generation of its last change
         self._lock = threading.Lock()
 
     @property
@@ -71,6 +77,11 @@ class Assignment:
         """Return a number that changes with every rebalance callback."""
         return self._generation
 
+    def changed_since(self, generation: int) -> frozenset[Partition]:
+        """Return the partitions assigned, revoked or lost after `generation`."""
+        with self._lock:
+            return frozenset(p for p, g in self._touched.items() if g > generation)
+
     @property
     def owned(self) -> frozenset[Partition]:
         """Return the partitions owned now."""
@@ -79,10 +90,11 @@ class Assignment:
 
     def assigned(self, partitions: Iterable[Partition]) -> int:
         """Add partitions; return how many are owned now."""
+        added = set(partitions)
         with self._lock:
-            self._owned |= set(partitions)
+            self._owned |= added
             self._joined = True
-            return self._changed("assigned")
+            return self._changed("assigned", added)
 
     def revoked(self, partitions: Iterable[Partition]) -> int:
         """Remove partitions handed back in a rebalance; return how many are owned now."""
@@ -103,10 +115,12 @@ class Assignment:
         with self._lock:
             self._owned -= gone
             self._joined = self._joined and still_joined
-            return self._changed(kind)
+            return self._changed(kind, gone)
 
-    def _changed(self, kind: str) -> int:
+    def _changed(self, kind: str, partitions: set[Partition]) -> int:
         self._generation += 1
+        for partition in partitions:
+            self._touched[partition] = self._generation
         self._rebalances.labels(kind).inc()
         self._owned_gauge.set(len(self._owned))
         return len(self._owned)
@@ -120,8 +134,8 @@ def consume_batch(
     The batch closes at `max_records`, `window_s` after its first record, or as soon as no new
     record came for `IDLE_S`, whichever is first: under load batches fill up, while a lone
     record adds milliseconds of latency, not the window. A rebalance during the read (its
-    callbacks run inside poll and consume) closes the batch, keeping only records of
-    partitions still owned, so no batch mixes two assignments.
+    callbacks run inside poll and consume) closes the batch, which keeps only the records of
+    partitions owned throughout the read: no batch mixes two assignments.
     """
     generation = assignment.generation
     first = consumer.poll(window_s)
@@ -138,11 +152,34 @@ def consume_batch(
             break
         messages.extend(more)
     if assignment.generation != generation:
-        owned = assignment.owned
-        messages = [
-            m for m in messages if m.error() is not None or (m.topic(), m.partition()) in owned
-        ]
+        messages = _owned_throughout(consumer, messages, assignment, generation)
     return messages
+
+
+def _owned_throughout(
+    consumer: BatchSource, messages: list[Message], assignment: Assignment, generation: int
+) -> list[Message]:
+    """Drop the records of partitions whose assignment changed during the read.
+
+    A partition revoked (or lost) belongs to another member now. One revoked and assigned
+    back within the read restarted from its committed offset: its records read before may be
+    read again, so they are dropped and the partition is sought back to the first of them
+    (where its last committed batch ended), to be read once, in the next batch.
+    """
+    changed = assignment.changed_since(generation)
+    owned = assignment.owned
+    kept: list[Message] = []
+    rewind: dict[Partition, int] = {}
+    for message in messages:
+        key = (message.topic(), message.partition())
+        if message.error() is not None or key not in changed:
+            kept.append(message)
+        elif key in owned and (offset := message.offset()) is not None:
+            rewind[key] = min(rewind.get(key, offset), offset)
+    for (topic, partition), offset in rewind.items():
+        with contextlib.suppress(KafkaException):  # not fetching yet: it starts there anyway
+            consumer.seek(TopicPartition(topic, partition, offset))
+    return kept
 
 
 def usable(message: Message, *, logger: str, event: str) -> bool:

@@ -39,11 +39,31 @@ def dumps_never_raises(event: Any, **kw: Any) -> str:
     Values json cannot encode become their repr; mapping keys that are not plain
     (a (topic, partition) tuple, say) become strings.
     """
-    kw.setdefault("default", repr)
+    given = kw.pop("default", None) or repr  # structlog passes its own: __structlog__, repr
+
+    def default(value: Any) -> Any:
+        try:
+            return given(value)
+        except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not lose the line
+            return f"<{type(value).__name__}: repr failed: {type(exc).__name__}>"
+
+    kw["default"] = default
     try:
         return json.dumps(event, **kw)
     except (TypeError, ValueError):
+        pass
+    try:
         return json.dumps(_plain_keys(event), **kw)
+    except Exception as exc:  # noqa: BLE001 - a cycle, say: keep the line, say what went wrong
+        fields = event if isinstance(event, dict) else {}
+        return json.dumps(
+            {
+                "event": str(fields.get("event", "")),
+                "level": str(fields.get("level", "")),
+                "timestamp": str(fields.get("timestamp", "")),
+                "log_render_error": f"{type(exc).__name__}: {exc}",
+            }
+        )
 
 
 def configure_logging(settings: LogSettings, stream: TextIO | None = None) -> None:

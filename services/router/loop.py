@@ -51,7 +51,6 @@ from lienthong.router.reload import DirectoryHolder
 log = structlog.get_logger("lienthong.router")
 
 _TIMEOUT_S = 30.0
-_COMMIT_ATTEMPTS = 8  # retriable commit failures, then the batch is aborted and retried
 _MAX_BACKOFF_S = 10.0
 
 
@@ -145,7 +144,7 @@ class RouterLoop:
             return
         started = time.perf_counter()
         offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(next_offsets(envelopes).items())]
-        committed = self._transact(outs, offsets)
+        committed = self._transact(outs, offsets, stop)
         self._metrics.transaction_seconds.observe(time.perf_counter() - started)
         if not committed:
             self._retry_later(envelopes, stop)
@@ -186,8 +185,10 @@ class RouterLoop:
                 outs.append(status)
         return outs
 
-    def _transact(self, outs: list[OutRecord], offsets: list[TopicPartition]) -> bool:
-        """Produce `outs` and commit `offsets` in one transaction; False if it was aborted."""
+    def _transact(
+        self, outs: list[OutRecord], offsets: list[TopicPartition], stop: threading.Event
+    ) -> bool:
+        """Produce `outs` and commit `offsets` in one transaction; False if it did not commit."""
         producer = self._producer
         try:
             producer.begin_transaction()
@@ -196,15 +197,8 @@ class RouterLoop:
             producer.send_offsets_to_transaction(
                 offsets, self._consumer.consumer_group_metadata(), _TIMEOUT_S
             )
-            for attempt in range(_COMMIT_ATTEMPTS):
-                try:
-                    producer.commit_transaction(_TIMEOUT_S)
-                    break
-                except KafkaException as exc:
-                    if not exc.args[0].retriable() or attempt + 1 == _COMMIT_ATTEMPTS:
-                        raise
-                    self.heartbeat.beat()
-                    time.sleep(min(_MAX_BACKOFF_S, 0.1 * 2**attempt))
+            if not self._commit(stop):
+                return False
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
             if error.fatal():
@@ -221,6 +215,33 @@ class RouterLoop:
         else:
             self._metrics.transactions.labels("committed").inc()
             return True
+
+    def _commit(self, stop: threading.Event) -> bool:
+        """Commit, retrying a retriable failure for as long as it takes; False if told to stop.
+
+        A commit that timed out may have landed: librdkafka resumes it on the next call, and
+        neither abort nor a new transaction is allowed meanwhile, so the only way on is to call
+        commit again. Stopping instead leaves the transaction to the broker: the next router
+        with this transactional id aborts it at start unless it committed, and either way each
+        record is delivered once.
+        """
+        attempt = 0
+        while True:
+            try:
+                self._producer.commit_transaction(_TIMEOUT_S)
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if not error.retriable():
+                    raise
+                attempt += 1
+                self._metrics.blocked.set(1)
+                log.warning("router_commit_retrying", error=error.str(), attempt=attempt)
+                self.heartbeat.beat()  # waiting on the broker on purpose is not a hang
+                if stop.wait(min(_MAX_BACKOFF_S, 0.1 * 2 ** min(attempt, 10))):
+                    log.warning("router_commit_unresolved_at_stop", attempts=attempt)
+                    return False
+            else:
+                return True
 
     def _produce(self, out: OutRecord) -> None:
         headers = kafka_headers(out.headers)

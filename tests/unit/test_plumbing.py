@@ -69,3 +69,22 @@ def test_a_log_line_with_fields_json_cannot_take_is_still_written() -> None:
     assert line["committing"] == {"('lienthong.deliver.a', 0)": 7}
     assert line["raw"] == repr(b"\xc3\x01")
     assert line["seen"] == [1]
+
+
+class _BrokenRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_even_a_cycle_or_a_broken_repr_leaves_a_line_naming_the_event() -> None:
+    out = io.StringIO()
+    configure_logging(LogSettings(format="json", level="info"), stream=out)
+    cycle: dict[str, object] = {}
+    cycle["self"] = cycle
+    structlog.get_logger().info("odd", thing=_BrokenRepr())
+    structlog.get_logger().info("loop", state=cycle)
+    first, second = (json.loads(text) for text in out.getvalue().splitlines())
+    assert first["thing"] == "<_BrokenRepr: repr failed: RuntimeError>"
+    assert second["event"] == "loop"
+    assert "log_render_error" in second

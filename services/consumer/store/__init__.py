@@ -1,7 +1,12 @@
 """The consumer's store: documents, reports, statuses, the event log, offsets and outbox."""
 
 from lienthong.consumer.store.engine import make_engine, redacted
-from lienthong.consumer.store.errors import MigrationError, StoreError, StoreUnavailable
+from lienthong.consumer.store.errors import (
+    MigrationError,
+    StoreError,
+    StoreRejected,
+    StoreUnavailable,
+)
 from lienthong.consumer.store.migrate import current, head, upgrade
 from lienthong.consumer.store.model import (
     Applied,
@@ -19,6 +24,7 @@ __all__ = [
     "OutboxEntry",
     "Store",
     "StoreError",
+    "StoreRejected",
     "StoreUnavailable",
     "StoredDocument",
     "Timeline",

@@ -1,4 +1,4 @@
-"""What the store raises: one root, and the kind the sink loop pauses and retries on."""
+"""What the store raises: one root, the kind the sink retries on, the kind it dead-letters."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or is busy: pause, retry with backoff, commit nothing."""
+
+
+class StoreRejected(StoreError):
+    """The database refused a value (a NUL in PostgreSQL text, a number out of range).
+
+    The same rows fail the same way on every retry, so the sink finds the record and
+    dead-letters it. Anything else the store raises is not about one record, and is not
+    dead-lettered: a missing table or a revoked privilege would drain every record into the DLQ.
+    """
 
 
 class MigrationError(StoreError):
@@ -50,6 +59,8 @@ def translated(action: str) -> Iterator[None]:
         raise
     except _UNAVAILABLE as exc:
         raise StoreUnavailable(f"{action}: {first_line(exc)}") from exc
+    except (sa_exc.DataError, psycopg.DataError) as exc:  # psycopg's bare from COPY
+        raise StoreRejected(f"{action}: {first_line(exc)}") from exc
     except sa_exc.DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailable(f"{action}: {first_line(exc)}") from exc

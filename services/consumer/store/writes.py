@@ -73,9 +73,14 @@ def _upsert_documents(conn: Connection, fresh: Iterable[Mapped], now: datetime) 
         if seen is None or seen.event.occurred_at <= m.event.occurred_at:
             latest[m.document.document_id] = m
     d = t.documents
-    for part in chunks(list(latest)):
-        query = select(d.c.document_id, d.c.occurred_at).where(
-            one_of(d.c.document_id, part, conn.dialect)
+    # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): no other
+    # writer can store a newer version between this check and the upsert, so a header and its
+    # attachments always come from the same event. Sorted, so two writers lock in one order.
+    for part in chunks(sorted(latest)):
+        query = (
+            select(d.c.document_id, d.c.occurred_at)
+            .where(one_of(d.c.document_id, part, conn.dialect))
+            .with_for_update()
         )
         for document_id, stored in conn.execute(query):
             if stored > latest[document_id].event.occurred_at:  # older: header and files stay
