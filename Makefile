@@ -10,22 +10,30 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help test demo venv system-deps kafka-jars kafka-start kafka-stop topics lint format \
+.PHONY: help test demo venv constraints system-deps kafka-jars kafka-start kafka-stop topics lint format \
         typecheck unit integration bench bench-scaling bench-codec bench-ingest bench-router \
         bench-consumer clean
 
 help:  ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Lienthong needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1). Set PYTHON=..."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP)  ## Create .venv and install the project with its test and dev tools.
+
+constraints:  ## Resolve the newest allowed dependencies afresh and pin them in constraints.txt.
+	rm -rf build/constraints-venv && $(PYTHON) -m venv build/constraints-venv
+	build/constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	build/constraints-venv/bin/python -m pip install --quiet -e '.[dev,bench]'
+	{ sed -n '1,3p' constraints.txt; build/constraints-venv/bin/python -m pip freeze --exclude-editable; } > build/constraints.txt
+	mv build/constraints.txt constraints.txt && rm -rf build/constraints-venv
+	@echo "constraints.txt refreshed: run 'make test', then commit it"
 
 system-deps:  ## Install (as root on Debian) or name the system packages the tests need.
 	deploy/local/system-deps.sh install
@@ -65,7 +73,7 @@ demo: venv kafka-jars  ## Run the whole pipeline on embedded defaults and print 
 
 bench: venv kafka-jars system-deps  ## The whole axis under load beside its ceilings and a Quix Streams peer.
 	@mkdir -p build/bench
-	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet -e '.[bench]'  # for --profile
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m bench.pipeline --json build/bench/pipeline.json $(BENCH_ARGS)
 
 bench-scaling: venv kafka-jars system-deps  ## Routers at 1 and 2 processes, consumers at 1, 4, 16 endpoints.

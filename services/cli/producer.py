@@ -44,7 +44,7 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
             " published demo keys (demo-key-<endpoint id>); give them their own credentials"
             " in the directory, or listen on 127.0.0.1"
         )
-    service = build_producer(settings)
+    service = build_producer(settings, directory=directory)  # parsed once, above
     maintenance = settings.producer.maintenance_file
     service_health(service.app).maintenance = MaintenanceFlag(maintenance)
     service.publisher.start()  # the application's lifespan closes it when uvicorn shuts down
