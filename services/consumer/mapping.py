@@ -23,7 +23,7 @@ from lienthong.consumer.rows import (
 from lienthong.contract import headers as h
 from lienthong.contract.codec import Codec, Decoded
 from lienthong.contract.errors import BadHeaders, DecodeError
-from lienthong.contract.events import business_key, sender_of
+from lienthong.contract.events import business_key, organization, sender_of
 from lienthong.contract.headers import EventHeaders, header_map
 from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
@@ -198,7 +198,7 @@ def _receipts(  # noqa: PLR0917 - private, called once, every argument needed
             "event_id": str(uuid.uuid5(_RECEIPTS, f"received:{event.event_id}:{agency}")),
             "occurred_at": occurred_ms,
             "response_for": {"document_id": record["document_id"], "organ_id": event.sender},
-            "from_organ": _organization(agency, receipts.agency_name(agency)),
+            "from_organ": organization(agency, receipts.agency_name(agency)),
             "status_code": "01",
             "description": f"Đã nhận (received): {record['business']['action']}",
             "staff": None,
@@ -215,19 +215,6 @@ def _receipts(  # noqa: PLR0917 - private, called once, every argument needed
             )
         )
     return tuple(owed)
-
-
-def _organization(code: str, name: str) -> dict[str, Any]:
-    return {
-        "organ_id": code,
-        "organ_name": name,
-        "organization_in_charge": None,
-        "organ_add": None,
-        "email": None,
-        "telephone": None,
-        "fax": None,
-        "website": None,
-    }
 
 
 def _report(event: EventRow, record: Mapping[str, Any]) -> Mapped:

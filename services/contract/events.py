@@ -28,6 +28,20 @@ def sender_of(record: Mapping[str, Any]) -> str:
     return str(record["from_organ"]["organ_id"])
 
 
+def organization(code: str, name: str) -> dict[str, Any]:
+    """Return an Organization with only the required fields set (the others None)."""
+    return {
+        "organ_id": code,
+        "organ_name": name,
+        "organization_in_charge": None,
+        "organ_add": None,
+        "email": None,
+        "telephone": None,
+        "fax": None,
+        "website": None,
+    }
+
+
 def epoch_millis(value: datetime | int) -> int:
     """Return a timestamp as milliseconds since the epoch (naive datetimes are taken as UTC)."""
     if isinstance(value, int):

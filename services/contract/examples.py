@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from lienthong.contract.events import organization
+
 GOVERNMENT_OFFICE = "000.00.00.G22"
 NGHE_AN = "000.00.00.H41"
 
@@ -13,20 +15,6 @@ _OCCURRED = datetime(2026, 11, 26, 8, 30, 15, 123000, tzinfo=UTC)
 _DOCUMENT_ID = UUID("6f1c1f0e-8c43-4a7e-9a55-1d2b3c4d5e6f")
 _REPORT_ID = UUID("0b7e2f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b")
 _STATUS_ID = UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
-
-
-def organization(code: str, name: str) -> dict[str, Any]:
-    """Return an Organization with only the required fields set (the others None)."""
-    return {
-        "organ_id": code,
-        "organ_name": name,
-        "organization_in_charge": None,
-        "organ_add": None,
-        "email": None,
-        "telephone": None,
-        "fax": None,
-        "website": None,
-    }
 
 
 def document(

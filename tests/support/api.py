@@ -8,10 +8,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from uuid import uuid4
 
 import uvicorn
 
+from lienthong.contract import examples
 from lienthong.contract.errors import ContractError
+from lienthong.contract.jsonform import to_json
 from lienthong.contract.outgoing import Outgoing
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
@@ -32,6 +36,11 @@ def demo_key(endpoint_id: str) -> str:
 def auth(endpoint_id: str) -> dict[str, str]:
     """Return the headers of an authenticated JSON request from `endpoint_id`."""
     return {"Authorization": f"Bearer {demo_key(endpoint_id)}", "Content-Type": "application/json"}
+
+
+def document_json(**changes: Any) -> dict[str, Any]:
+    """Return the example document in its JSON form with a fresh event id, and `changes`."""
+    return {**to_json(examples.document(event_id=uuid4())), **changes}
 
 
 def example_directory() -> Directory:

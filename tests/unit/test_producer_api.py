@@ -21,16 +21,13 @@ from lienthong.plumbing.settings import ProducerSettings, Settings
 from lienthong.producer.bootstrap import build_producer
 from lienthong.producer.errors import BrokerUnavailable
 from tests.support.api import FakePublisher, auth, example_directory
+from tests.support.api import document_json as document
 
 CODEC = Codec(SchemaStore.from_package())
 VPCP = auth("vpcp")
 NGHE_AN = auth("tinh-nghe-an")
 
 Client = Callable[..., Any]
-
-
-def document(**changes: Any) -> dict[str, Any]:
-    return {**to_json(examples.document(event_id=uuid4())), **changes}
 
 
 @pytest.fixture

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from lienthong.contract import examples
-from lienthong.contract.jsonform import to_json
 from lienthong.plumbing.kafka_confluent import RECORD_LIMIT
 from lienthong.plumbing.settings import Settings
 from lienthong.producer.bootstrap import build_producer
 from tests.support.api import FakePublisher, auth, example_directory
+from tests.support.api import document_json as document
 
 VPCP = auth("vpcp")
-
-
-def document(**changes: Any) -> dict[str, Any]:
-    return {**to_json(examples.document(event_id=uuid4())), **changes}
 
 
 @pytest.fixture
