@@ -17,6 +17,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from lienthong.consumer.metrics import ConsumerMetrics
 from lienthong.consumer.store.errors import StoreUnavailable
 from lienthong.consumer.store.model import OutboxEntry
+from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.health import Heartbeat
 from lienthong.plumbing.kafka_confluent import kafka_headers
 
@@ -77,7 +78,11 @@ class OutboxRelay:
         failures = 0
         while not stop.is_set():
             self.heartbeat.beat()
-            self._wake.wait(self._interval if failures == 0 else min(_MAX_BACKOFF_S, 2**failures))
+            self._wake.wait(
+                self._interval
+                if failures == 0
+                else capped_backoff(failures, base_s=1.0, cap_s=_MAX_BACKOFF_S)
+            )
             self._wake.clear()
             failures = 0 if self.drain() else failures + 1
             self._producer.poll(0)  # serves the producer's statistics callback

@@ -24,6 +24,7 @@ from lienthong.consumer.rows import Mapped, PersistBatch
 from lienthong.consumer.store.errors import StoreRejected, StoreUnavailable
 from lienthong.consumer.store.model import Applied
 from lienthong.contract.codec import Codec
+from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.consuming import Assignment, consume_batch, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import Heartbeat
@@ -191,7 +192,8 @@ class SinkLoop:
         self.paused = True
         self._metrics.paused.set(1)
         self._metrics.retries.labels("database-unavailable").inc()
-        delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)  # noqa: S311
+        jitter = random.uniform(0.5, 1.0)  # noqa: S311 - spreading retries, not cryptography
+        delay = capped_backoff(failures, base_s=0.5, cap_s=self._max_backoff) * jitter
         log.warning(
             "database_unavailable",
             name=self._name,
@@ -257,7 +259,7 @@ class SinkLoop:
                 break
             except StoreUnavailable as exc:
                 failures += 1
-                delay = min(self._max_backoff, 0.5 * 2 ** min(failures, 10))
+                delay = capped_backoff(failures, base_s=0.5, cap_s=self._max_backoff)
                 log.warning("database_unavailable_on_assign", attempt=failures, error=str(exc))
                 self.heartbeat.beat()
                 if self._stop.wait(delay):

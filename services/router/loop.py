@@ -30,6 +30,7 @@ from confluent_kafka import (
 
 from lienthong.contract.codec import Codec
 from lienthong.directory.model import Directory
+from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.consuming import Assignment, consume_batch, next_offsets, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import OK, Heartbeat
@@ -237,7 +238,7 @@ class RouterLoop:
                 self._metrics.blocked.set(1)
                 log.warning("router_commit_retrying", error=error.str(), attempt=attempt)
                 self.heartbeat.beat()  # waiting on the broker on purpose is not a hang
-                if stop.wait(min(_MAX_BACKOFF_S, 0.1 * 2 ** min(attempt, 10))):
+                if stop.wait(capped_backoff(attempt, base_s=0.1, cap_s=_MAX_BACKOFF_S)):
                     log.warning("router_commit_unresolved_at_stop", attempts=attempt)
                     return False
             else:
@@ -270,7 +271,7 @@ class RouterLoop:
         self._metrics.blocked.set(1)
         self._rewind(envelopes)
         self._failures += 1
-        delay = min(_MAX_BACKOFF_S, 0.2 * 2 ** min(self._failures, 10))
+        delay = capped_backoff(self._failures, base_s=0.2, cap_s=_MAX_BACKOFF_S)
         self.heartbeat.beat()  # waiting on purpose is progress, not a hang
         stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
 

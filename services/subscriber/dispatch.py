@@ -13,6 +13,7 @@ import structlog
 
 from lienthong.contract.schemas import EventType
 from lienthong.contract.typed import Record
+from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.deadletter import dead_letter
 from lienthong.plumbing.envelope import Envelope
 from lienthong.subscriber.events import DeadLetterFailed, Event, UnreadableEvent
@@ -40,7 +41,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """Return the wait before retry `attempt` (0-based): doubling, capped, jittered."""
-        ceiling = min(self.max_backoff_s, self.initial_backoff_s * 2.0**attempt)
+        ceiling = capped_backoff(attempt, base_s=self.initial_backoff_s, cap_s=self.max_backoff_s)
         return ceiling * (0.5 + rand() / 2)
 
 

@@ -10,6 +10,7 @@ import pytest
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.logging import configure_logging
 from lienthong.plumbing.metrics_http import serve_metrics
 from lienthong.plumbing.settings import LogSettings
@@ -88,3 +89,8 @@ def test_even_a_cycle_or_a_broken_repr_leaves_a_line_naming_the_event() -> None:
     assert first["thing"] == "<_BrokenRepr: repr failed: RuntimeError>"
     assert second["event"] == "loop"
     assert "log_render_error" in second
+
+
+def test_backoff_doubles_from_its_base_up_to_its_cap_however_long_the_outage() -> None:
+    waits = [capped_backoff(n, base_s=0.5, cap_s=30.0) for n in (0, 1, 2, 6, 7, 10_000)]
+    assert waits == [0.5, 1.0, 2.0, 30.0, 30.0, 30.0]  # 0.5 * 2**6 = 32 is past the cap
