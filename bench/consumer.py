@@ -64,6 +64,7 @@ from lienthong.plumbing.settings import Settings, TopicSettings
 from lienthong.plumbing.topics import apply_topics, plan_topics
 from tests.support.api import EXAMPLE_DIRECTORY
 from tests.support.consumer import ENDPOINT, deliver
+from tests.support.environ import inherited_env
 from tests.support.kafka import LocalKafka, unique_name, wait_for_topics
 from tests.support.ports import free_port
 from tests.support.postgres import LocalPostgres
@@ -167,7 +168,7 @@ def consumer_env(world: World, url: str, port: int) -> dict[str, str]:
     """Return the environment of `lienthong consumer run` for this world and database."""
     s = world.settings
     return {
-        **os.environ,
+        **inherited_env(),
         "LIENTHONG_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
         "LIENTHONG_TOPICS_INBOUND": s.topics.inbound,
         "LIENTHONG_TOPICS_DLQ": s.topics.dlq,

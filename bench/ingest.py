@@ -54,6 +54,7 @@ from lienthong.plumbing.settings import KafkaSettings, Settings
 from lienthong.producer.client import Publisher
 from lienthong.producer.errors import ProducerError
 from tests.support.api import EXAMPLE_DIRECTORY, auth
+from tests.support.environ import inherited_env
 from tests.support.kafka import LocalKafka, create_topics, unique_name
 from tests.support.ports import free_port
 
@@ -463,7 +464,7 @@ def serve_api(bootstrap: str, topic: str, log: Path) -> Iterator[Served]:
     """Run `lienthong producer serve` on a free port, as deployed; stop it on exit."""
     port = free_port()
     env = {
-        **os.environ,
+        **inherited_env(),
         "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
         "LIENTHONG_TOPICS_INBOUND": topic,
         "LIENTHONG_DIRECTORY_PATH": str(EXAMPLE_DIRECTORY),

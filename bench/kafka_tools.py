@@ -8,7 +8,6 @@ seconds. Each tool reports its own elapsed time, which leaves out the JVM's star
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.environ import inherited_env
 from tests.support.kafka import KAFKA_SH
 
 TOOL_OPTS = "-XX:TieredStopAtLevel=4 -Xmx512m"
@@ -42,7 +42,7 @@ def run_class(
     cls: str, args: Sequence[str], *, home: Path | None = None, timeout_s: float = 600
 ) -> str:
     """Run a Java class on the broker's classpath; return its stdout, raise with its output."""
-    env = {**os.environ, "LIENTHONG_LOCAL_KAFKA_TOOL_OPTS": TOOL_OPTS}
+    env = {**inherited_env(), "LIENTHONG_LOCAL_KAFKA_TOOL_OPTS": TOOL_OPTS}
     if home is not None:
         env["LIENTHONG_LOCAL_KAFKA_HOME"] = str(home)
     result = subprocess.run(

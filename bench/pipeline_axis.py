@@ -12,7 +12,6 @@ each) and a consumer per endpoint writing to a PostgreSQL database of its own.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from lienthong.demo.stack import Service, Stack
 from lienthong.directory.loader import load_directory
 from lienthong.plumbing.settings import KafkaSettings
 from tests.support.api import auth, demo_key
+from tests.support.environ import inherited_env
 from tests.support.kafka import unique_name
 from tests.support.ports import free_port
 
@@ -124,7 +124,7 @@ def declare(axis: Axis, bootstrap: str, routers: int, log_dir: Path) -> Running:
     """Declare the API, `routers` routers and one consumer per endpoint (not started)."""
     topics = axis.world.topics
     base = {
-        **os.environ,
+        **inherited_env(),
         "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
         "LIENTHONG_TOPICS_INBOUND": axis.inbound,
         "LIENTHONG_TOPICS_DLQ": topics.dlq,

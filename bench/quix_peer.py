@@ -11,7 +11,6 @@ assignment (its log line) to the moment its group's committed offsets reach the 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from bench.ingest import Meter
 from bench.router import Figure, _committed, _end_offsets
 from bench.services import REPO_ROOT, CpuWatch, PidSource, Service, one, wait_for_log
 from lienthong.plumbing.settings import Settings
+from tests.support.environ import inherited_env
 from tests.support.kafka import unique_name
 
 VENV = REPO_ROOT / "build" / "bench-quix-venv"
@@ -112,7 +112,7 @@ def measure_quix(
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            env={**inherited_env(), "PYTHONPATH": str(REPO_ROOT)},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -59,6 +59,7 @@ from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
 from lienthong.plumbing.kafka_confluent import make_consumer, make_producer
 from lienthong.plumbing.settings import KafkaSettings, Settings
+from tests.support.environ import inherited_env
 from tests.support.kafka import LocalKafka, unique_name
 from tests.support.ports import free_port
 
@@ -132,7 +133,7 @@ def _committed(watcher: Consumer, ends: list[TopicPartition]) -> int:
 def router_env(bootstrap: str, world: World, fanout: int, group: str, port: int) -> dict[str, str]:
     """Return the environment of `lienthong router run` for one fan-out's input."""
     return {
-        **os.environ,
+        **inherited_env(),
         "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
         "LIENTHONG_TOPICS_INBOUND": world.inbound[fanout],
         "LIENTHONG_TOPICS_DLQ": world.topics.dlq,
