@@ -143,10 +143,14 @@ class Ingest:
             answer = await self._publish(event_type, record, sender, traceparent)
         except BaseException:
             # Cancelled (shutdown) or a bug: the retries waiting on this attempt hear a 503 and
-            # the key is free again; otherwise every retry of this event id would hang.
+            # the key is free again; otherwise every retry of this event id would hang. Whether
+            # the broker got the record is unknown: a retry may publish it a second time, with
+            # the same event id, which readers drop.
             gone = Answer(
                 503,
-                problem(503, "not published: interrupted"),
+                problem(
+                    503, "interrupted before the broker answered: retry with the same event_id"
+                ),
                 "unavailable",
                 event_id,
                 sender,
