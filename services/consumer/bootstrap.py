@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from lienthong.contract.schemas import SchemaStore
 from lienthong.directory.model import Directory
 from lienthong.plumbing.health import OK, Check, Health, MaintenanceFlag
 from lienthong.plumbing.kafka_confluent import make_admin, make_consumer, make_producer
+from lienthong.plumbing.lag import LagMonitor, offsets_reader
 from lienthong.plumbing.probes import CachedCheck, topic_probe
 from lienthong.plumbing.settings import ConsumerSettings, Settings
 
@@ -80,6 +82,20 @@ def build_consumer(
         group,
         client_id=f"{config.group_prefix}-{name}",
         stats_cb=metrics.kafka.callback("consumer"),
+        **{
+            "group.instance.id": instance_id(settings, group),
+            "session.timeout.ms": config.session_timeout_ms,
+        },
+    )
+    lag = LagMonitor(
+        metrics.lag,
+        topics=topics,
+        committed=lambda partitions: store.offsets(name, partitions),
+        # Its own consumer, never subscribed: it only reads the ends of the partitions.
+        connect=offsets_reader(
+            lambda: consumer_factory(settings.kafka, group, client_id=f"{group}-lag")
+        ),
+        interval_s=config.lag_interval_s,
     )
     sink = SinkLoop(
         consumer=consumer,
@@ -95,12 +111,18 @@ def build_consumer(
         max_backoff_s=config.retry_max_backoff_s,
         metrics=metrics,
         on_committed=relay.wake,
+        lag=lag,
     )
     probed = topics[0] if topics else settings.topics.inbound
     broker = topic_probe(lambda: make_admin(settings.kafka), probed)
     health = _health(config, sink, relay, store, broker)
     health.register_metrics("consumer", registry)
     return ConsumerService(name, topics, sink, relay, store, registry, health)
+
+
+def instance_id(settings: Settings, group: str) -> str:
+    """Return this process's static group membership id: the group and the instance id."""
+    return f"{group}-{settings.consumer.instance_id or socket.gethostname()}"
 
 
 def _health(

@@ -75,7 +75,9 @@ class ConsumerMetrics:
         )
         self.lag = Gauge(
             "lienthong_consumer_lag_records",
-            "Records behind the high watermark, per assigned delivery topic partition.",
+            "Records between the offset the store holds and the end of the log, per delivery"
+            " topic partition (every replica of an endpoint reports them all: aggregate with"
+            " max by (topic, partition)).",
             ["topic", "partition"],
             registry=registry,
         )

@@ -29,7 +29,7 @@ from lienthong.plumbing.consuming import Assignment, consume_batch, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import Heartbeat
 from lienthong.plumbing.kafka_confluent import envelope_of
-from lienthong.plumbing.lag import LagGauge
+from lienthong.plumbing.lag import LagMonitor
 
 log = structlog.get_logger("lienthong.consumer")
 
@@ -67,6 +67,7 @@ class SinkLoop:
         max_backoff_s: float,
         metrics: ConsumerMetrics,
         on_committed: Callable[[], None] = lambda: None,
+        lag: LagMonitor | None = None,
         heartbeat: Heartbeat | None = None,
     ) -> None:
         self._consumer = consumer
@@ -80,11 +81,11 @@ class SinkLoop:
         self._max_backoff = max_backoff_s
         self._metrics = metrics
         self._on_committed = on_committed
-        self._lag = LagGauge(metrics.lag)
+        self._lag = lag
         self._stop = threading.Event()
         self.heartbeat = heartbeat or Heartbeat()
         self.assignment = Assignment(
-            self._group, rebalances=metrics.rebalances, owned=metrics.assigned, lag=self._lag
+            self._group, rebalances=metrics.rebalances, owned=metrics.assigned
         )
         self.paused = False  # the database is unreachable; consumption waits for it
         metrics.start_endpoint_at_zero(name)
@@ -92,6 +93,8 @@ class SinkLoop:
     def run(self, stop: threading.Event) -> None:
         """Persist until `stop` is set; the batch at hand is committed or left for next time."""
         self._stop = stop
+        if self._lag is not None:
+            self._lag.start(stop)
         self._consumer.subscribe(
             self._topics,
             on_assign=self._on_assign,
@@ -108,7 +111,6 @@ class SinkLoop:
                 envelopes = [envelope_of(m) for m in messages if _usable(m)]
                 if envelopes and not stop.is_set():  # stopping: leave the batch for next time
                     self._persist(envelopes)
-                self._lag.update(self._consumer)
         finally:
             self._consumer.close()
             log.info("consumer_stopped", name=self._name)

@@ -28,7 +28,6 @@ from prometheus_client import Counter, Gauge
 
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import OK
-from lienthong.plumbing.lag import LagGauge
 
 Partition = tuple[str, int]
 
@@ -54,13 +53,12 @@ class BatchSource(Protocol):
 
 
 class Assignment:
-    """The partitions owned now; counts rebalances and drops lag of partitions given up."""
+    """The partitions owned now, for readiness and metrics; counts rebalances."""
 
-    def __init__(self, group: str, *, rebalances: Counter, owned: Gauge, lag: LagGauge) -> None:
+    def __init__(self, group: str, *, rebalances: Counter, owned: Gauge) -> None:
         self._group = group
         self._rebalances = rebalances
         self._owned_gauge = owned
-        self._lag = lag
         self._owned: set[Partition] = set()
         self._joined = False
         self._generation = 0
@@ -110,8 +108,6 @@ class Assignment:
 
     def _remove(self, kind: str, partitions: Iterable[Partition], *, still_joined: bool) -> int:
         gone = set(partitions)
-        for topic, partition in gone:
-            self._lag.forget(topic, partition)
         with self._lock:
             self._owned -= gone
             self._joined = self._joined and still_joined

@@ -38,6 +38,9 @@ def common_config(kafka: KafkaSettings, *, client_id: str | None = None) -> Conf
         "bootstrap.servers": kafka.bootstrap,
         "client.id": client_id or kafka.client_id,
         "security.protocol": kafka.security_protocol,
+        # librdkafka backs off reconnects up to 10 s; the Java client's default is 1 s. A broker
+        # back from a restart is then used within a second, not ten (docs/reliability.md).
+        "reconnect.backoff.max.ms": 1000,
     }
     if kafka.sasl_mechanism is not None:
         config["sasl.mechanism"] = kafka.sasl_mechanism

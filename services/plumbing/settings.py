@@ -146,6 +146,15 @@ class RouterSettings(_Section):
     # Who rejects an unroutable document (the Status 02 the sender gets): the axis operator.
     axis_organ_id: str = "000.00.00.G22"
     axis_organ_name: str = "Trục liên thông văn bản quốc gia"
+    # How long one call of the transactional producer may wait for the broker. A call that has
+    # not returned 5 s after that (librdkafka can block past its own timeout when the
+    # transaction coordinator goes away) is abandoned and the clients are rebuilt.
+    call_timeout_s: float = Field(default=10.0, gt=0)
+    # /readyz fails and lienthong_router_blocked is 1 when no batch committed and no poll
+    # found the inbound topic drained for this long (a batch normally commits in milliseconds).
+    stall_timeout_s: float = Field(default=15.0, gt=0)
+    # How often the lag gauge asks the broker for the group's committed offsets and log ends.
+    lag_interval_s: float = Field(default=5.0, gt=0)
     # /healthz fails when the routing loop made no progress for this long; it must exceed the
     # longest legitimate wait (a 30 s transaction timeout, a 10 s backoff).
     liveness_timeout_s: float = Field(default=120.0, gt=0)
@@ -159,6 +168,16 @@ class ConsumerSettings(_Section):
     # sqlite:///path (the embedded default) or postgresql://user@host:port/db.
     database_url: SecretStr = SecretStr("sqlite:///lienthong.sqlite")
     group_prefix: str = "lienthong-consumer"
+    # Static group membership (group.instance.id = <group>-<instance_id>): a consumer restarted
+    # after a crash takes its partitions back at once instead of after the dead member's
+    # session. Stable per process and unique among one endpoint's replicas (a StatefulSet
+    # ordinal, a host name). Default: this host's name.
+    instance_id: str = ""
+    # A member gone for good (not restarted with its instance id) releases its partitions
+    # after this long.
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    # How often the lag gauge compares the offsets in the store with the ends of the log.
+    lag_interval_s: float = Field(default=5.0, gt=0)
     batch_max_records: int = Field(default=500, ge=1)
     batch_max_ms: int = Field(default=200, ge=1)
     metrics_host: str = "127.0.0.1"

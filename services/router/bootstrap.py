@@ -18,8 +18,10 @@ from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
 from lienthong.plumbing.health import OK, Health, Heartbeat, MaintenanceFlag
 from lienthong.plumbing.kafka_confluent import make_admin, make_consumer, make_producer
+from lienthong.plumbing.lag import LagMonitor, group_committed, offsets_reader
 from lienthong.plumbing.probes import CachedCheck, topic_probe
 from lienthong.plumbing.settings import Settings
+from lienthong.router.clients import RebuildLimits
 from lienthong.router.decide import Router
 from lienthong.router.loop import RouterLoop
 from lienthong.router.metrics import RouterMetrics
@@ -77,36 +79,58 @@ def build_router(
         # librdkafka requires a record's delivery timeout to fit in its transaction's.
         "delivery.timeout.ms": min(settings.kafka.delivery_timeout_ms, txn_timeout),
     }
-    producer = producer_factory(
-        settings.kafka,
-        transactional_id=txn_id,
-        client_id=f"{txn_id}-producer",
-        stats_cb=metrics.kafka.callback("producer", transactional=True),
-        **overrides,
-    )
-    consumer = consumer_factory(
-        settings.kafka,
-        settings.router.group_id,
-        client_id=f"{txn_id}-consumer",
-        stats_cb=metrics.kafka.callback("consumer"),
-        **{
-            "group.instance.id": txn_id,
-            "session.timeout.ms": settings.router.session_timeout_ms,
-        },
-    )
+    config = settings.router
+
+    def new_producer() -> Producer:
+        return producer_factory(
+            settings.kafka,
+            transactional_id=txn_id,
+            client_id=f"{txn_id}-producer",
+            stats_cb=metrics.kafka.callback("producer", transactional=True),
+            **overrides,
+        )
+
+    def new_consumer() -> Consumer:
+        return consumer_factory(
+            settings.kafka,
+            config.group_id,
+            client_id=f"{txn_id}-consumer",
+            stats_cb=metrics.kafka.callback("consumer"),
+            **{
+                # Static membership: a restarted (or rebuilt) router takes its partitions back
+                # at once, without waiting out the old member's session.
+                "group.instance.id": txn_id,
+                "session.timeout.ms": config.session_timeout_ms,
+            },
+        )
+
     codec = Codec(SchemaStore.from_package())
+    # Never subscribes, so never a member: reads the group's committed offsets and log ends.
+    reader = offsets_reader(
+        lambda: consumer_factory(settings.kafka, config.group_id, client_id=f"{txn_id}-lag")
+    )
     loop = RouterLoop(
-        consumer=consumer,
-        producer=producer,
+        new_consumer=new_consumer,
+        new_producer=new_producer,
         router=Router(codec, settings.topics.delivery_prefix),
         directory=holder,
         codec=codec,
-        settings=settings.router,
+        settings=config,
         topics=settings.topics,
         metrics=metrics,
+        lag=LagMonitor(
+            metrics.lag,
+            topics=[settings.topics.inbound],
+            committed=group_committed(reader),
+            connect=reader,
+            interval_s=config.lag_interval_s,
+        ),
+        limits=RebuildLimits(
+            call_timeout_s=config.call_timeout_s,
+            produce_timeout_s=overrides["delivery.timeout.ms"] / 1000,
+        ),
         heartbeat=Heartbeat(),
     )
-    config = settings.router
     health = Health(
         liveness={"loop": loop.heartbeat.check("the routing loop", config.liveness_timeout_s)},
         readiness={

@@ -6,6 +6,10 @@ with the group's metadata, so a zombie from an older generation is fenced). Read
 read_committed, so they see all of a batch or none of it. When the transaction cannot commit
 it is aborted and the consumer is rewound to the committed offsets: the batch is processed
 again, and since nothing of the aborted attempt is visible, nothing is delivered twice.
+
+The loop never waits on librdkafka past a deadline: the producer's calls run on a thread of
+their own (`transactor`), and a call that does not return, or a fatal error, makes the loop
+replace its clients (`clients`) and carry on from the committed offsets.
 """
 
 from __future__ import annotations
@@ -15,18 +19,11 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
-from confluent_kafka import (
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from lienthong.contract.codec import Codec
 from lienthong.directory.model import Directory
@@ -34,9 +31,10 @@ from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.consuming import Assignment, consume_batch, next_offsets, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import OK, Heartbeat
-from lienthong.plumbing.kafka_confluent import envelope_of, kafka_headers
-from lienthong.plumbing.lag import LagGauge
+from lienthong.plumbing.kafka_confluent import envelope_of
+from lienthong.plumbing.lag import LagMonitor
 from lienthong.plumbing.settings import RouterSettings, TopicSettings
+from lienthong.router.clients import Clients, Generation, RebuildLimits
 from lienthong.router.decide import Decision, Rejected, Routed, Router
 from lienthong.router.metrics import RouterMetrics
 from lienthong.router.records import (
@@ -48,11 +46,11 @@ from lienthong.router.records import (
     routed_at_header,
 )
 from lienthong.router.reload import DirectoryHolder
+from lienthong.router.transactor import ClientsBroken, kafka_error
 
 log = structlog.get_logger("lienthong.router")
 
-_TIMEOUT_S = 30.0
-_MAX_BACKOFF_S = 10.0
+_MAX_BACKOFF_S = 5.0
 
 
 class RouterLoop:
@@ -61,19 +59,19 @@ class RouterLoop:
     def __init__(
         self,
         *,
-        consumer: Consumer,
-        producer: Producer,
+        new_consumer: Callable[[], Consumer],
+        new_producer: Callable[[], Producer],
         router: Router,
         directory: DirectoryHolder,
         codec: Codec,
         settings: RouterSettings,
         topics: TopicSettings,
         metrics: RouterMetrics,
+        lag: LagMonitor | None = None,
+        limits: RebuildLimits | None = None,
         heartbeat: Heartbeat | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._consumer = consumer
-        self._producer = producer
         self._router = router
         self._directory = directory
         self._codec = codec
@@ -83,82 +81,138 @@ class RouterLoop:
         self._clock = clock
         self._known_topics: set[str] = set()
         self._failures = 0
-        self._lag = LagGauge(metrics.lag)
+        self._lag = lag
         self.heartbeat = heartbeat or Heartbeat()
+        # Beats when a batch commits or there is nothing to route: its age is how long the
+        # loop has made no progress while there may be work (readiness, lienthong_router_blocked).
+        self.progress = Heartbeat()
         self.assignment = Assignment(
-            settings.group_id, rebalances=metrics.rebalances, owned=metrics.assigned, lag=self._lag
+            settings.group_id, rebalances=metrics.rebalances, owned=metrics.assigned
+        )
+        self.clients = Clients(
+            new_consumer=new_consumer,
+            new_producer=new_producer,
+            subscribe=self._subscribe,
+            retire=self._retire,
+            metrics=metrics,
+            heartbeat=self.heartbeat,
+            limits=limits or RebuildLimits(),
         )
         self._axis = {
             "organ_id": settings.axis_organ_id,
             "organ_name": settings.axis_organ_name,
         }
+        metrics.blocked.set_function(lambda: 0.0 if self.routing_check() == OK else 1.0)
+        metrics.progress_age.set_function(self._progress_age)
 
     def run(self, stop: threading.Event) -> None:
-        """Route until `stop` is set, then finish the batch at hand and leave the group."""
-        self._consumer.subscribe(
-            [self._topics.inbound],
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
-        )
-        # Aborts whatever a killed predecessor with the same transactional.id left open.
-        self._producer.init_transactions(_TIMEOUT_S)
+        """Route until `stop` is set, then finish the batch at hand and leave the group.
+
+        Raises RouterGaveUp when replacing broken clients keeps failing.
+        """
+        if self._lag is not None:
+            self._lag.start(stop)
+        generation = self.clients.connect(stop)
+        if generation is None:
+            return
+        self.progress.beat()
         log.info("router_started", inbound=self._topics.inbound, group=self._settings.group_id)
         try:
             while not stop.is_set():
                 self.heartbeat.beat()
                 self._directory.maybe_reload()
-                messages = consume_batch(
-                    self._consumer,
-                    self._settings.batch_max_records,
-                    self._settings.batch_max_ms / 1000,
-                    self.assignment,
-                )
-                if messages:
-                    self._batch(messages, stop)
-                self._lag.update(self._consumer)
-                self._producer.poll(0)  # serves the producer's statistics callback
+                try:
+                    self._step(generation, stop)
+                except ClientsBroken as broken:
+                    rebuilt = self.clients.rebuild(generation, broken, stop)
+                    if rebuilt is None:
+                        return
+                    generation = rebuilt
         finally:
-            self._consumer.close()
+            self.clients.retire(generation)
             log.info("router_stopped")
 
-    def _batch(self, messages: Sequence[Message], stop: threading.Event) -> None:
-        envelopes = [
-            envelope_of(m)
-            for m in messages
-            if usable(m, logger="lienthong.router", event="router_consume_error")
-        ]
-        if not envelopes:
-            return
+    def _step(self, generation: Generation, stop: threading.Event) -> None:
+        """Read one batch and route it; beat `progress` when there was nothing to do."""
+        messages = consume_batch(
+            generation.consumer,
+            self._settings.batch_max_records,
+            self._settings.batch_max_ms / 1000,
+            self.assignment,
+        )
+        try:
+            envelopes = [
+                envelope_of(m)
+                for m in messages
+                if usable(m, logger="lienthong.router", event="router_consume_error")
+            ]
+        except KafkaException as exc:  # a fatal consumer error, e.g. fenced by a newer member
+            raise ClientsBroken("fatal-error", kafka_error(exc).str()) from exc
+        if envelopes:
+            self._batch(generation, envelopes, stop)
+        else:
+            self.progress.beat()
+        generation.transactor.poll()  # serves the producer's statistics callback
+
+    def _batch(
+        self, generation: Generation, envelopes: list[Envelope], stop: threading.Event
+    ) -> None:
         now = self._clock()
         directory = self._directory.current
         decisions = [(env, self._decide(env, directory)) for env in envelopes]
         outs = self._records(decisions, now)
-        missing = self._missing_topics({out.topic for out in outs})
+        missing = self._missing_topics(generation, {out.topic for out in outs})
         if missing:
             log.error(
                 "delivery_topics_missing",
                 topics=sorted(missing),
                 fix="run `lienthong topics apply` with the current directory",
             )
-            self._retry_later(envelopes, stop)
+            self._retry_later(generation.consumer, envelopes, stop)
             return
         started = time.perf_counter()
         offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(next_offsets(envelopes).items())]
-        committed = self._transact(outs, offsets, stop)
-        self._metrics.transaction_seconds.observe(time.perf_counter() - started)
+        try:
+            committed = generation.transactor.transact(
+                outs,
+                offsets,
+                generation.consumer.consumer_group_metadata(),
+                stop,
+                self._commit_retrying,
+            )
+        except ClientsBroken:
+            self._metrics.transactions.labels("aborted").inc()
+            raise
+        finally:
+            self._metrics.transaction_seconds.observe(time.perf_counter() - started)
         if not committed:
-            self._retry_later(envelopes, stop)
+            self._metrics.transactions.labels("aborted").inc()
+            self._retry_later(generation.consumer, envelopes, stop)
             return
+        self._metrics.transactions.labels("committed").inc()
         self._failures = 0
-        self._metrics.blocked.set(0)
+        self.progress.beat()
         self._count(decisions, now)
 
+    def _progress_age(self) -> float:
+        return self.progress.age_s()  # read late: a test may swap the clock
+
     def routing_check(self) -> str:
-        """Readiness: "ok" unless routing waits on infrastructure (lienthong_router_blocked)."""
-        if self._failures == 0:
-            return OK
-        return f"blocked: {self._failures} failed attempt(s) to route a batch, retrying"
+        """Readiness: "ok" unless routing waits on infrastructure or makes no progress."""
+        if self._failures:
+            return f"blocked: {self._failures} failed attempt(s) to route a batch, retrying"
+        age = self.progress.age_s()
+        if age > self._settings.stall_timeout_s:
+            return (
+                f"stalled: no batch committed and no idle poll for {age:.0f} s"
+                f" (limit {self._settings.stall_timeout_s:.0f} s)"
+            )
+        return OK
+
+    def _commit_retrying(self, attempt: int, error: str) -> None:
+        log.warning("router_commit_retrying", error=error, attempt=attempt)
+        self._failures = max(self._failures, 1)
+        self.heartbeat.beat()  # waiting on the broker on purpose is not a hang
 
     def _decide(self, envelope: Envelope, directory: Directory) -> Decision:
         try:
@@ -186,108 +240,27 @@ class RouterLoop:
                 outs.append(status)
         return outs
 
-    def _transact(
-        self, outs: list[OutRecord], offsets: list[TopicPartition], stop: threading.Event
-    ) -> bool:
-        """Produce `outs` and commit `offsets` in one transaction; False if it did not commit."""
-        producer = self._producer
-        try:
-            producer.begin_transaction()
-            for out in outs:
-                self._produce(out)
-            producer.send_offsets_to_transaction(
-                offsets, self._consumer.consumer_group_metadata(), _TIMEOUT_S
-            )
-            if not self._commit(stop):
-                return False
-        except KafkaException as exc:
-            error: KafkaError = exc.args[0]
-            if error.fatal():
-                log.exception("router_transaction_fatal", error=error.str())
-                raise
-            log.warning("router_transaction_aborted", error=error.str(), records=len(outs))
-            try:
-                producer.abort_transaction(_TIMEOUT_S)
-            except KafkaException as abort_exc:
-                if abort_exc.args[0].fatal():
-                    raise
-            self._metrics.transactions.labels("aborted").inc()
-            return False
-        else:
-            self._metrics.transactions.labels("committed").inc()
-            return True
-
-    def _commit(self, stop: threading.Event) -> bool:
-        """Commit, retrying a retriable failure for as long as it takes; False if told to stop.
-
-        A commit that timed out may have landed: librdkafka resumes it on the next call, and
-        neither abort nor a new transaction is allowed meanwhile, so the only way on is to call
-        commit again. Stopping instead leaves the transaction to the broker: the next router
-        with this transactional id aborts it at start unless it committed, and either way each
-        record is delivered once.
-        """
-        attempt = 0
-        while True:
-            try:
-                self._producer.commit_transaction(_TIMEOUT_S)
-            except KafkaException as exc:
-                error: KafkaError = exc.args[0]
-                if not error.retriable():
-                    raise
-                attempt += 1
-                self._metrics.blocked.set(1)
-                log.warning("router_commit_retrying", error=error.str(), attempt=attempt)
-                self.heartbeat.beat()  # waiting on the broker on purpose is not a hang
-                if stop.wait(capped_backoff(attempt, base_s=0.1, cap_s=_MAX_BACKOFF_S)):
-                    log.warning("router_commit_unresolved_at_stop", attempts=attempt)
-                    return False
-            else:
-                return True
-
-    def _produce(self, out: OutRecord) -> None:
-        headers = kafka_headers(out.headers)
-        while True:
-            try:
-                self._producer.produce(out.topic, out.value, out.key, headers=headers)
-            except BufferError:  # the local queue is full: let librdkafka drain it
-                self._producer.poll(0.1)
-            else:
-                return
-
-    def _missing_topics(self, topics: set[str]) -> set[str]:
+    def _missing_topics(self, generation: Generation, topics: set[str]) -> set[str]:
         unknown = topics - self._known_topics
         if not unknown:
             return set()
         try:
-            present = set(self._producer.list_topics(timeout=10).topics)
+            present = generation.transactor.topics()
         except KafkaException as exc:
-            log.warning("router_metadata_failed", error=str(exc.args[0]))
+            log.warning("router_metadata_failed", error=kafka_error(exc).str())
             return unknown
         self._known_topics |= unknown & present
         return unknown - present
 
-    def _retry_later(self, envelopes: list[Envelope], stop: threading.Event) -> None:
+    def _retry_later(
+        self, consumer: Consumer, envelopes: list[Envelope], stop: threading.Event
+    ) -> None:
         """Rewind to the committed offsets and wait, longer each time, before trying again."""
-        self._metrics.blocked.set(1)
-        self._rewind(envelopes)
+        _rewind(consumer, envelopes)
         self._failures += 1
         delay = capped_backoff(self._failures, base_s=0.2, cap_s=_MAX_BACKOFF_S)
         self.heartbeat.beat()  # waiting on purpose is progress, not a hang
         stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not cryptography
-
-    def _rewind(self, envelopes: list[Envelope]) -> None:
-        """Seek each partition back to the batch's first record: where the last commit left it.
-
-        Local, with no broker call, so it works exactly when the broker is in trouble.
-        """
-        first: dict[tuple[str, int], int] = {}
-        for env in envelopes:
-            key = (env.topic, env.partition)
-            first[key] = min(first.get(key, env.offset), env.offset)
-        for (topic, partition), offset in first.items():
-            # Revoked meanwhile: its new owner resumes from the committed offset.
-            with contextlib.suppress(KafkaException):
-                self._consumer.seek(TopicPartition(topic, partition, offset))
 
     def _count(self, decisions: list[tuple[Envelope, Decision]], now: float) -> None:
         """Count a committed batch: metrics say exactly what is visible downstream."""
@@ -325,17 +298,51 @@ class RouterLoop:
         for kind, count in routed.items():
             m.records.labels(kind, "routed").inc(count)
 
-    def _on_assign(self, _: Consumer, partitions: list[TopicPartition]) -> None:
-        owned = self.assignment.assigned((tp.topic, tp.partition) for tp in partitions)
-        _log_rebalance("assigned", partitions, owned)
+    def _subscribe(self, consumer: Consumer, number: int) -> None:
+        """Join the group with callbacks that ignore a retired generation's late calls."""
 
-    def _on_revoke(self, _: Consumer, partitions: list[TopicPartition]) -> None:
-        owned = self.assignment.revoked((tp.topic, tp.partition) for tp in partitions)
-        _log_rebalance("revoked", partitions, owned)
+        def current() -> bool:
+            return number == self.clients.number
 
-    def _on_lost(self, _: Consumer, partitions: list[TopicPartition]) -> None:
-        owned = self.assignment.lost((tp.topic, tp.partition) for tp in partitions)
-        _log_rebalance("lost", partitions, owned)
+        def on_assign(_: Consumer, partitions: list[TopicPartition]) -> None:
+            if current():
+                owned = self.assignment.assigned((tp.topic, tp.partition) for tp in partitions)
+                _log_rebalance("assigned", partitions, owned)
+
+        def on_revoke(_: Consumer, partitions: list[TopicPartition]) -> None:
+            if current():
+                owned = self.assignment.revoked((tp.topic, tp.partition) for tp in partitions)
+                _log_rebalance("revoked", partitions, owned)
+
+        def on_lost(_: Consumer, partitions: list[TopicPartition]) -> None:
+            if current():
+                owned = self.assignment.lost((tp.topic, tp.partition) for tp in partitions)
+                _log_rebalance("lost", partitions, owned)
+
+        consumer.subscribe(
+            [self._topics.inbound], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost
+        )
+
+    def _retire(self, _number: int) -> None:
+        """Forget what a retired generation owned: its successor is assigned afresh."""
+        owned = self.assignment.owned
+        if owned:
+            self.assignment.lost(owned)
+
+
+def _rewind(consumer: Consumer, envelopes: list[Envelope]) -> None:
+    """Seek each partition back to the batch's first record: where the last commit left it.
+
+    Local, with no broker call, so it works exactly when the broker is in trouble.
+    """
+    first: dict[tuple[str, int], int] = {}
+    for env in envelopes:
+        key = (env.topic, env.partition)
+        first[key] = min(first.get(key, env.offset), env.offset)
+    for (topic, partition), offset in first.items():
+        # Revoked meanwhile: its new owner resumes from the committed offset.
+        with contextlib.suppress(KafkaException):
+            consumer.seek(TopicPartition(topic, partition, offset))
 
 
 def _log_rebalance(kind: str, partitions: list[TopicPartition], owned: int) -> None:

@@ -28,6 +28,8 @@ DLQ_REASONS = (
     "unexpected-error",
 )
 
+REBUILD_REASONS = ("stuck-call", "fatal-error", "abort-failed")
+
 
 class RouterMetrics:
     """Records in, deliveries out, dead letters, transactions, lag, rebalances, librdkafka."""
@@ -90,7 +92,9 @@ class RouterMetrics:
         )
         self.lag = Gauge(
             "lienthong_router_consumer_lag_records",
-            "Records behind the high watermark, per assigned inbound partition.",
+            "Records between the router group's committed offset and the end of the log, per"
+            " inbound partition (what kafka-consumer-groups shows; every router reports the"
+            " whole group: aggregate with max by (topic, partition)).",
             ["topic", "partition"],
             registry=registry,
         )
@@ -114,7 +118,25 @@ class RouterMetrics:
         self.blocked = Gauge(
             "lienthong_router_blocked",
             "1 while routing waits on infrastructure (a missing delivery topic, a failing"
-            " commit), else 0.",
+            " commit) or has made no progress for LIENTHONG_ROUTER_STALL_TIMEOUT_S, else 0.",
+            registry=registry,
+        )
+        self.progress_age = Gauge(
+            "lienthong_router_progress_age_seconds",
+            "Seconds since the routing loop last committed a batch or found nothing to route.",
+            registry=registry,
+        )
+        self.rebuilds = Counter(
+            "lienthong_router_client_rebuilds_total",
+            "Times the router replaced its consumer and transactional producer, by reason"
+            " (stuck-call: a librdkafka call past its deadline; fatal-error, e.g. fenced;"
+            " abort-failed).",
+            ["reason"],
+            registry=registry,
+        )
+        self.abandoned_clients = Gauge(
+            "lienthong_router_abandoned_clients",
+            "Replaced producers whose thread is still blocked in a librdkafka call.",
             registry=registry,
         )
         self.kafka = KafkaStats("router", registry)
@@ -141,3 +163,5 @@ class RouterMetrics:
             self.directory_reloads.labels(outcome)
         for kind in ("assigned", "revoked", "lost"):
             self.rebalances.labels(kind)
+        for reason in REBUILD_REASONS:
+            self.rebuilds.labels(reason)

@@ -11,7 +11,6 @@ from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from lienthong.plumbing.consuming import IDLE_S, Assignment, BatchSource, consume_batch
-from lienthong.plumbing.lag import LagGauge
 
 
 @dataclass
@@ -66,7 +65,6 @@ def assignment(*partitions: int) -> Assignment:
         "g",
         rebalances=Counter("r", "r", ["kind"], registry=registry),
         owned=Gauge("o", "o", registry=registry),
-        lag=LagGauge(Gauge("l", "l", ["topic", "partition"], registry=registry)),
     )
     a.assigned(("t", p) for p in partitions)
     return a

@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from lienthong.plumbing.consuming import Assignment
 from lienthong.plumbing.health import OK, Health, Heartbeat, MaintenanceFlag
-from lienthong.plumbing.lag import LagGauge
 from lienthong.plumbing.probes import CachedCheck, topic_probe
 from lienthong.plumbing.settings import Settings
 
@@ -174,9 +173,7 @@ def _assignment() -> tuple[Assignment, CollectorRegistry]:
     registry = CollectorRegistry()
     rebalances = Counter("t_rebalances", "Rebalances.", ["kind"], registry=registry)
     owned = Gauge("t_owned", "Owned.", registry=registry)
-    lag = Gauge("t_lag", "Lag.", ["topic", "partition"], registry=registry)
-    lag.labels("t", "1").set(7)
-    return Assignment("g", rebalances=rebalances, owned=owned, lag=LagGauge(lag)), registry
+    return Assignment("g", rebalances=rebalances, owned=owned), registry
 
 
 def test_an_empty_assignment_still_means_the_member_joined() -> None:
@@ -186,12 +183,11 @@ def test_an_empty_assignment_still_means_the_member_joined() -> None:
     assert assignment.check() == OK
 
 
-def test_assignment_tracks_increments_and_forgets_lag() -> None:
+def test_assignment_tracks_increments() -> None:
     assignment, registry = _assignment()
     assert assignment.assigned([("t", 0), ("t", 1)]) == 2
     assert assignment.revoked([("t", 1)]) == 1
     assert assignment.owned == {("t", 0)}
-    assert registry.get_sample_value("t_lag", {"topic": "t", "partition": "1"}) is None
     assert assignment.check() == OK
     assert assignment.lost([("t", 0)]) == 0
     assert not assignment.joined  # it must join its group again
