@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help test demo venv constraints system-deps kafka-jars kafka-start kafka-stop topics lint format \
         typecheck unit integration bench bench-scaling bench-codec bench-ingest bench-router \
-        bench-consumer clean
+        bench-consumer chaos clean
 
 help:  ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,9 +59,9 @@ format: venv  ## Reformat the code with ruff.
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: venv  ## mypy --strict over the package, the tests and the benchmarks.
+typecheck: venv  ## mypy --strict over the package, the tests, the benchmarks and the fault suite.
 	@mkdir -p build/typecheck && ln -sfn ../../services build/typecheck/lienthong
-	$(BIN)/mypy build/typecheck/lienthong tests bench
+	$(BIN)/mypy build/typecheck/lienthong tests bench chaos
 
 unit: venv  ## Unit tests only: no broker, no database.
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -91,6 +92,10 @@ bench-router: venv kafka-jars  ## Router at fan-out 1, 8, 64 beside a minimal lo
 
 bench-consumer: venv kafka-jars system-deps  ## Persistence into PostgreSQL and SQLite beside bulk inserts.
 	$(BIN)/python -m bench.consumer
+
+chaos: venv kafka-jars system-deps  ## Faults through the whole axis, then an audit (CHAOS_ARGS="--scenario short").
+	@mkdir -p build/chaos
+	$(BIN)/python -m chaos --json build/chaos/report.json $(CHAOS_ARGS)
 
 clean:  ## Remove the virtualenv, caches and build output (not the Kafka jar cache).
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -14,6 +14,7 @@ from lienthong.contract.schemas import EventType
 from lienthong.contract.typed import Document, Record, Report
 from lienthong.producer.rules import STATUS_CODES
 from lienthong.subscriber import Event, Subscriber, SubscriberError, UnreadableEvent
+from lienthong.subscriber.dedupe import DEFAULT_WINDOW
 
 SUMMARY_MAX = 100
 RECIPIENTS_SHOWN = 3
@@ -91,6 +92,12 @@ def _unreadable(error: UnreadableEvent, *, as_json: bool) -> str:
     " committed and no group's offsets move.",
 )
 @click.option("--count", type=click.IntRange(min=1), help="Exit after showing this many events.")
+@click.option(
+    "--keep-duplicates",
+    is_flag=True,
+    help="Show an event again when the topic holds it twice (same sender and event id; see"
+    " docs/contract.md, Duplicates). By default the second copy is dropped.",
+)
 @pass_runtime
 def subscribe_command(
     runtime: Runtime,
@@ -101,6 +108,7 @@ def subscribe_command(
     *,
     from_beginning: bool,
     as_json: bool,
+    keep_duplicates: bool,
 ) -> None:
     """Show an endpoint's deliveries as they arrive, one line per event; Ctrl-C stops.
 
@@ -120,6 +128,7 @@ def subscribe_command(
         kafka=settings.kafka,
         from_beginning=from_beginning,
         client_id=f"{settings.kafka.client_id}-subscribe",
+        dedupe_window=0 if keep_duplicates else DEFAULT_WINDOW,
     )
     shown = 0
     with sub:
@@ -144,4 +153,5 @@ def subscribe_command(
                 sub.skip(error)
                 continue
             break
-    click.echo(f"stopped after {shown} events", err=True)
+    dropped = f", dropped {sub.duplicates_dropped} duplicate(s)" if sub.duplicates_dropped else ""
+    click.echo(f"stopped after {shown} events{dropped}", err=True)

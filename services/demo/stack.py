@@ -90,30 +90,34 @@ class Stack:
         self._logs.mkdir(parents=True, exist_ok=True)
         for service in self.services:
             progress(f"starting {service.name}")
-            handle = service.log.open("ab")
-            service.process = subprocess.Popen(  # noqa: S603 - our own entry point and arguments
-                [sys.executable, "-m", "lienthong", *service.args],
-                env=service.env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            _launch(service)
         deadline = time.monotonic() + timeout_s
         for service in self.services:
-            while not service.ready():
-                assert service.process is not None
-                if service.process.poll() is not None:
-                    raise StackError(
-                        f"{service.name} exited with {service.process.returncode}:\n"
-                        f"{service.tail()}"
-                    )
-                if time.monotonic() > deadline:
-                    raise StackError(
-                        f"{service.name} not ready after {timeout_s:.0f} s:\n{service.tail()}"
-                    )
-                time.sleep(0.2)
+            _wait_ready(service, deadline, timeout_s)
             progress(f"{service.name} ready ({service.url})")
+
+    def service(self, name: str) -> Service:
+        """Return the declared service called `name`."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service's process group (a crash: nothing runs its shutdown)."""
+        process = self.service(name).process
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def restart(self, name: str, *, wait_ready_s: float | None = None) -> None:
+        """Start a service's process again (after it died or was killed); wait if asked."""
+        service = self.service(name)
+        if service.process is not None and service.process.poll() is None:
+            raise StackError(f"{name} is still running (pid {service.process.pid})")
+        _launch(service)
+        if wait_ready_s is not None:
+            _wait_ready(service, time.monotonic() + wait_ready_s, wait_ready_s)
 
     def stop(self, timeout_s: float = 30.0) -> dict[str, int | None]:
         """Stop every service, newest first; return each exit status (None if it was killed)."""
@@ -133,3 +137,29 @@ class Stack:
                     continue
             codes[service.name] = process.returncode
         return codes
+
+
+def _launch(service: Service) -> None:
+    """Start the service's process in a session of its own, appending to its log."""
+    service.log.parent.mkdir(parents=True, exist_ok=True)
+    with service.log.open("ab") as handle:
+        service.process = subprocess.Popen(  # noqa: S603 - our own entry point and arguments
+            [sys.executable, "-m", "lienthong", *service.args],
+            env=service.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def _wait_ready(service: Service, deadline: float, timeout_s: float) -> None:
+    while not service.ready():
+        assert service.process is not None
+        if service.process.poll() is not None:
+            raise StackError(
+                f"{service.name} exited with {service.process.returncode}:\n{service.tail()}"
+            )
+        if time.monotonic() > deadline:
+            raise StackError(f"{service.name} not ready after {timeout_s:.0f} s:\n{service.tail()}")
+        time.sleep(0.2)

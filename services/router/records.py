@@ -91,6 +91,11 @@ def dead_letter(
     return OutRecord(record.topic, record.key, record.value, record.headers)
 
 
+def rejection_event_id(rejected_event_id: str) -> uuid.UUID:
+    """Return the event id of the Status 02 answering `rejected_event_id`: always the same."""
+    return uuid.uuid5(_AXIS_NAMESPACE, f"rejected:{rejected_event_id}")
+
+
 def rejection_status(
     codec: Codec,
     rejected: Rejected,
@@ -102,7 +107,7 @@ def rejection_status(
         return None
     document = rejected.document
     status = {
-        "event_id": uuid.uuid5(_AXIS_NAMESPACE, f"rejected:{rejected.event_id}"),
+        "event_id": rejection_event_id(rejected.event_id),
         "occurred_at": now.astimezone(UTC),
         "response_for": {
             "document_id": document["document_id"],

@@ -11,11 +11,13 @@ from typing import Any, Literal, overload
 
 import structlog
 
+from lienthong.contract import headers as h
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.contract.typed import Document, Record, Report, Status
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.settings import KafkaSettings
+from lienthong.subscriber.dedupe import DEFAULT_WINDOW, RecentEvents
 from lienthong.subscriber.dispatch import Dispatcher, Handler, Register, RetryPolicy
 from lienthong.subscriber.events import (
     Event,
@@ -45,7 +47,9 @@ class Subscriber:
     raises UnreadableEvent on every `next` until `skip(error)`. With handlers (`@sub.on(...)`,
     `run()`), a raising handler is retried, then its event is dead-lettered. Offsets are
     committed synchronously past finished events only: every `commit.every` events or
-    `commit.interval_s`, and on stop. Without a group nothing is committed. `consumer_options`
+    `commit.interval_s`, and on stop. Without a group nothing is committed. An event whose
+    (sender, event id) was seen among the last `dedupe_window` is dropped (committed past,
+    not handed out): see docs/contract.md, "Duplicates". `consumer_options`
     go to kafka-python: `group_instance_id` (static membership) lets a restart take its
     partitions back at once rather than after the session timeout.
     """
@@ -65,6 +69,7 @@ class Subscriber:
         poll_timeout_s: float = 0.5,
         max_poll_records: int = 500,
         client_id: str | None = None,
+        dedupe_window: int = DEFAULT_WINDOW,
         consumer_options: Mapping[str, Any] | None = None,
         consumer_factory: ConsumerFactory = KafkaPythonConsumer,
         dead_letter_factory: DeadLetterFactory = KafkaPythonDeadLetters,
@@ -84,6 +89,8 @@ class Subscriber:
         self._consumer: ConsumerPort | None = None
         self._dead_letter_port: DeadLetterPort | None = None
         self._buffer: deque[Envelope] = deque()
+        self._recent = RecentEvents(dedupe_window)
+        self.duplicates_dropped = 0
         self._committer = Committer(commit or CommitPolicy())
         self._handlers: dict[EventType, Handler] = {}
         self._stopping = threading.Event()
@@ -226,10 +233,29 @@ class Subscriber:
             if not self._buffer:
                 return None
         envelope = self._buffer.popleft()
+        if self._repeated(envelope):
+            self._committer.offsets.finish(envelope)
+            return None
         try:
             return read_event(self._codec, envelope)
         except UnreadableEvent as exc:
             return exc
+
+    def _repeated(self, envelope: Envelope) -> bool:
+        """Tell whether the record repeats an event seen lately (then it is counted, dropped)."""
+        found = dict(envelope.headers)
+        sender = found.get(h.SENDER, b"").decode(errors="replace")
+        event_id = found.get(h.EVENT_ID, b"").decode(errors="replace")
+        if not self._recent.repeated(sender, event_id):
+            return False
+        self.duplicates_dropped += 1
+        log.info(
+            "subscriber_duplicate_dropped",
+            event_id=event_id,
+            sender=sender,
+            source=envelope.coordinates,
+        )
+        return True
 
     def _maybe_commit(self, *, force: bool = False) -> None:
         if self._subscription.group_id is None or self._consumer is None:
