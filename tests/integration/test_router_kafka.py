@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -13,7 +14,8 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from prometheus_client import CollectorRegistry
 
 from lienthong.contract import examples
 from lienthong.contract import headers as h
@@ -23,7 +25,8 @@ from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
 from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
-from lienthong.router.bootstrap import RouterService
+from lienthong.plumbing.kafka_confluent import make_producer
+from lienthong.router.bootstrap import RouterService, build_router
 from tests.support.api import example_directory
 from tests.support.router import (
     CODEC,
@@ -321,3 +324,60 @@ def test_router_killed_mid_batch_and_restarted_delivers_exactly_once(
     finally:
         process.terminate()
         assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+
+
+class _HangsOnce:
+    """A real transactional producer whose first send_offsets_to_transaction never returns.
+
+    The librdkafka hang of a broker restart, on demand: records of the open transaction are
+    already produced (uncommitted) when the call blocks, as in the real case.
+    """
+
+    def __init__(self, real: Producer, release: threading.Event) -> None:
+        self._real = real
+        self._release = release
+
+    def send_offsets_to_transaction(self, *_args: Any) -> None:
+        self._release.wait()
+        raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "released by the test"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_a_transactional_call_that_never_returns_is_abandoned_and_nothing_is_lost_or_doubled(
+    dep: Deployment,
+) -> None:
+    events = _stream(3000)
+    publish(dep.bootstrap, dep.settings.topics.inbound, events)
+    release = threading.Event()
+    made: list[Producer] = []
+
+    def producer_factory(*args: Any, **kwargs: Any) -> Any:
+        made.append(make_producer(*args, **kwargs))
+        return _HangsOnce(made[-1], release) if len(made) == 1 else made[-1]
+
+    router = dep.settings.router.model_copy(update={"instance_id": "hangs", "call_timeout_s": 2.0})
+    service = build_router(
+        dep.settings.model_copy(update={"router": router}),
+        registry=CollectorRegistry(),
+        producer_factory=producer_factory,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=service.loop.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        _assert_each_exactly_once(dep, events)
+        assert _sample(service, _REBUILDS, {"reason": "stuck-call"}) == 1
+        assert _sample(service, _ABANDONED) == 1  # its thread is still blocked in the call
+        assert len(made) == 2
+    finally:
+        release.set()
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()
+    _wait_until(lambda: _sample(service, _ABANDONED) == 0, "the abandoned call to return")
+
+
+_REBUILDS = "lienthong_router_client_rebuilds_total"
+_ABANDONED = "lienthong_router_abandoned_clients"
