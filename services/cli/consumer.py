@@ -8,12 +8,16 @@ from types import FrameType
 
 import click
 import structlog
+from confluent_kafka import KafkaError, KafkaException
 
 from lienthong.cli.context import Runtime, pass_runtime
 from lienthong.consumer.bootstrap import build_consumer
 from lienthong.plumbing.metrics_http import serve_metrics
 
 log = structlog.get_logger("lienthong.consumer")
+
+# librdkafka's codes for a static member replaced by another with its group.instance.id.
+_FENCED = (KafkaError._FENCED, KafkaError.FENCED_INSTANCE_ID)
 
 
 @click.group("consumer")
@@ -70,6 +74,21 @@ def run(
     )
     try:
         service.sink.run(stop)
+    except KafkaException as exc:  # fatal: raised by the sink loop, which cannot go on
+        error = exc.args[0] if exc.args else None
+        fenced = isinstance(error, KafkaError) and error.code() in _FENCED
+        log.error(  # noqa: TRY400 - a known condition; the fix says more than a traceback
+            "consumer_fatal_error",
+            name=service.name,
+            error=str(error),
+            fix=(
+                f"another consumer runs with group.instance.id {service.instance_id}: give"
+                " each replica of an endpoint its own LIENTHONG_CONSUMER_INSTANCE_ID"
+            )
+            if fenced
+            else "restart the consumer; it resumes from the offsets in its store",
+        )
+        raise click.exceptions.Exit(1) from None
     finally:
         stop.set()
         relay.join(timeout=60)

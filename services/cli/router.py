@@ -12,6 +12,7 @@ import structlog
 from lienthong.cli.context import Runtime, pass_runtime
 from lienthong.plumbing.metrics_http import serve_metrics
 from lienthong.router.bootstrap import build_router
+from lienthong.router.clients import RouterGaveUp
 
 log = structlog.get_logger("lienthong.router")
 
@@ -68,5 +69,10 @@ def run(runtime: Runtime, instance_id: str | None, metrics_port: int | None) -> 
     )
     try:
         service.loop.run(stop)
+    except RouterGaveUp as exc:
+        log.error(  # noqa: TRY400 - the reason says it all; a traceback adds nothing
+            "router_gave_up", reason=str(exc), fix="its supervisor restarts it: safe"
+        )
+        raise click.exceptions.Exit(1) from None
     finally:
         metrics.close()

@@ -34,6 +34,7 @@ class ConsumerService:
 
     name: str
     topics: tuple[str, ...]
+    instance_id: str  # the consumer's group.instance.id
     sink: SinkLoop
     relay: OutboxRelay
     store: Store
@@ -77,13 +78,14 @@ def build_consumer(
         interval_s=config.outbox_interval_s,
     )
     group = f"{config.group_prefix}-{name}"
+    member = instance_id(settings, group)
     consumer = consumer_factory(
         settings.kafka,
         group,
         client_id=f"{config.group_prefix}-{name}",
         stats_cb=metrics.kafka.callback("consumer"),
         **{
-            "group.instance.id": instance_id(settings, group),
+            "group.instance.id": member,
             "session.timeout.ms": config.session_timeout_ms,
         },
     )
@@ -117,7 +119,7 @@ def build_consumer(
     broker = topic_probe(lambda: make_admin(settings.kafka), probed)
     health = _health(config, sink, relay, store, broker)
     health.register_metrics("consumer", registry)
-    return ConsumerService(name, topics, sink, relay, store, registry, health)
+    return ConsumerService(name, topics, member, sink, relay, store, registry, health)
 
 
 def instance_id(settings: Settings, group: str) -> str:
