@@ -86,6 +86,7 @@ def build_consumer(
         stats_cb=metrics.kafka.callback("consumer"),
         **{
             "group.instance.id": member,
+            "on_commit": metrics.on_kafka_commit,
             "session.timeout.ms": config.session_timeout_ms,
         },
     )

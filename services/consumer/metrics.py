@@ -81,6 +81,13 @@ class ConsumerMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.kafka_commits = Counter(
+            "lienthong_consumer_kafka_commits_total",
+            "Advisory commits of the stored positions to Kafka (for kafka-consumer-groups and"
+            " KEDA; the database stays the source of truth), by outcome (committed, failed).",
+            ["outcome"],
+            registry=registry,
+        )
         self.rebalances = Counter(
             "lienthong_consumer_rebalances_total",
             "Partition assignment changes, by kind (assigned, revoked, lost).",
@@ -113,6 +120,10 @@ class ConsumerMetrics:
         register_build_info("consumer", registry)
         self._start_at_zero()
 
+    def on_kafka_commit(self, error: object, _partitions: object) -> None:
+        """Count an advisory commit's outcome (confluent-kafka's `on_commit` callback)."""
+        self.kafka_commits.labels("failed" if error is not None else "committed").inc()
+
     def start_endpoint_at_zero(self, endpoint: str) -> None:
         """Create this consumer's event series at 0 (the endpoint is known once it is built)."""
         for kind in _EVENT_TYPES:
@@ -131,3 +142,5 @@ class ConsumerMetrics:
             self.outbox_sent.labels(kind)
         for kind in ("assigned", "revoked", "lost"):
             self.rebalances.labels(kind)
+        for outcome in ("committed", "failed"):
+            self.kafka_commits.labels(outcome)

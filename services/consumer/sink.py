@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from lienthong.consumer.batching import Batcher, Dead, store_rejected
 from lienthong.consumer.mapping import Receipts, Unmappable
@@ -25,7 +25,7 @@ from lienthong.consumer.store.errors import StoreRejected, StoreUnavailable
 from lienthong.consumer.store.model import Applied
 from lienthong.contract.codec import Codec
 from lienthong.plumbing.backoff import capped_backoff
-from lienthong.plumbing.consuming import Assignment, consume_batch, usable
+from lienthong.plumbing.consuming import Assignment, consume_batch, next_offsets, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import Heartbeat
 from lienthong.plumbing.kafka_confluent import envelope_of
@@ -158,7 +158,30 @@ class SinkLoop:
         self._metrics.batch_records.observe(len(batch.items) + len(dead))
         self._count(batch.items, applied, dead)
         self._on_committed()
+        self._advise_kafka(envelopes)
         return True
+
+    def _advise_kafka(self, envelopes: list[Envelope]) -> None:
+        """Commit the stored positions to Kafka too, for the ecosystem's lag tools.
+
+        Advisory: the database holds the offsets this consumer resumes from (on every
+        assignment it seeks there), so a commit that fails or comes late changes nothing but
+        what `kafka-consumer-groups --describe` or a KEDA trigger shows. Asynchronous, after
+        the database commit; failures are counted by the consumer's `on_commit` callback.
+        """
+        owned = self.assignment.owned
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in next_offsets(envelopes).items()
+            if (topic, partition) in owned
+        ]
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:  # no group coordinator yet, say: the next batch tries
+            self._metrics.kafka_commits.labels("failed").inc()
+            log.debug("kafka_commit_failed", name=self._name, error=str(exc))
 
     def _one_by_one(self, envelopes: list[Envelope]) -> bool:
         """Apply records singly, in order, to find the one the store refuses; stop at a stop.

@@ -31,6 +31,7 @@ from tests.support.consumer import (
     wait_for_events,
     with_store,
 )
+from tests.support.kafka import LocalKafka
 from tests.support.postgres import LocalPostgres
 from tests.support.router import Deployment, deploy, read_committed
 
@@ -229,3 +230,52 @@ def test_postgres_down_for_twenty_seconds_mid_stream_loses_nothing(
         assert service.store.event_id_checksum() == _checksum(events)
     assert counts["lt_events"] == len(events)
     assert counts["lt_outbox"] == _expected_receipts(events)
+
+
+def _described_lag(kafka: LocalKafka, group: str) -> dict[int, tuple[int, int]]:
+    """Return partition -> (current offset, lag) as `kafka-consumer-groups --describe` prints."""
+    result = kafka.run(
+        "run-class",
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        "--bootstrap-server",
+        kafka.bootstrap,
+        "--describe",
+        "--group",
+        group,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows: dict[int, tuple[int, int]] = {}
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[0] == group and fields[3].isdigit():
+            rows[int(fields[2])] = (int(fields[3]), int(fields[5]))
+    return rows
+
+
+def test_kafka_consumer_groups_describe_shows_the_consumers_lag(
+    kafka: LocalKafka, tmp_path: Path
+) -> None:
+    dep = with_store(deploy(kafka.bootstrap), f"sqlite:///{tmp_path / 'store.sqlite'}")
+    group = f"{dep.settings.consumer.group_prefix}-{ENDPOINT}"
+    events = delivered_events(900)
+    deliver(dep, events)
+    with running_consumer(dep) as service:
+        wait_for_events(_url(dep), len(events))
+        # Advisory commits follow the database's: the tool sees the consumer caught up.
+        _wait_until(
+            lambda: (
+                (rows := _described_lag(kafka, group)) != {}
+                and sum(current for current, _ in rows.values()) == len(events)
+            ),
+            "kafka-consumer-groups to show every stored position",
+            120,
+        )
+        committed = service.registry.get_sample_value(
+            "lienthong_consumer_kafka_commits_total", {"outcome": "committed"}
+        )
+        assert committed is not None
+        assert committed > 0
+    assert sum(lag for _, lag in _described_lag(kafka, group).values()) == 0
+    deliver(dep, delivered_events(300))  # the consumer is stopped: its lag is visible
+    assert sum(lag for _, lag in _described_lag(kafka, group).values()) == 300
