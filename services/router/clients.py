@@ -94,7 +94,10 @@ class Clients:
 
     def connect(self, stop: threading.Event) -> Generation | None:
         """Build a generation: producer initialised first, then the consumer; None if stopped."""
+        failed = 0
         while not stop.is_set():
+            if failed and stop.wait(capped_backoff(failed, base_s=0.5, cap_s=_MAX_INIT_BACKOFF_S)):
+                return None
             self.number += 1
             transactor = Transactor(
                 self._new_producer(),
@@ -108,8 +111,15 @@ class Clients:
                     transactor.thread.abandon()
                     return None
             except ClientsBroken as broken:
+                log.error(  # noqa: TRY400 - the detail is the broker's answer; no traceback
+                    "router_init_failed",
+                    reason=broken.reason,
+                    detail=broken.detail,
+                    generation=self.number,
+                )
                 self._give_up_producer(transactor)
                 self._count(broken)
+                failed += 1
                 continue
             consumer = self._new_consumer()
             self._subscribe(consumer, self.number)
