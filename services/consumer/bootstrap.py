@@ -79,17 +79,20 @@ def build_consumer(
     )
     group = f"{config.group_prefix}-{name}"
     member = instance_id(settings, group)
-    consumer = consumer_factory(
-        settings.kafka,
-        group,
-        client_id=f"{config.group_prefix}-{name}",
-        stats_cb=metrics.kafka.callback("consumer"),
-        **{
-            "group.instance.id": member,
-            "on_commit": metrics.on_kafka_commit,
-            "session.timeout.ms": config.session_timeout_ms,
-        },
-    )
+
+    def new_consumer() -> Consumer:
+        return consumer_factory(
+            settings.kafka,
+            group,
+            client_id=f"{config.group_prefix}-{name}",
+            stats_cb=metrics.kafka.callback("consumer"),
+            **{
+                "group.instance.id": member,
+                "on_commit": metrics.on_kafka_commit,
+                "session.timeout.ms": config.session_timeout_ms,
+            },
+        )
+
     lag = LagMonitor(
         metrics.lag,
         topics=topics,
@@ -101,7 +104,8 @@ def build_consumer(
         interval_s=config.lag_interval_s,
     )
     sink = SinkLoop(
-        consumer=consumer,
+        consumer=new_consumer(),
+        new_consumer=new_consumer,
         store=store,
         codec=Codec(SchemaStore.from_package()),
         name=name,

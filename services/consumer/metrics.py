@@ -81,6 +81,12 @@ class ConsumerMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.rebuilds = Counter(
+            "lienthong_consumer_client_rebuilds_total",
+            "Times the consumer replaced its Kafka consumer after a fatal error (it resumes"
+            " from the offsets in its store).",
+            registry=registry,
+        )
         self.kafka_commits = Counter(
             "lienthong_consumer_kafka_commits_total",
             "Advisory commits of the stored positions to Kafka (for kafka-consumer-groups and"

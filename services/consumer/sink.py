@@ -25,6 +25,7 @@ from lienthong.consumer.store.errors import StoreRejected, StoreUnavailable
 from lienthong.consumer.store.model import Applied
 from lienthong.contract.codec import Codec
 from lienthong.plumbing.backoff import capped_backoff
+from lienthong.plumbing.budget import RebuildBudget
 from lienthong.plumbing.consuming import Assignment, consume_batch, next_offsets, usable
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.health import Heartbeat
@@ -32,6 +33,9 @@ from lienthong.plumbing.kafka_confluent import envelope_of
 from lienthong.plumbing.lag import LagMonitor
 
 log = structlog.get_logger("lienthong.consumer")
+
+Callback = Callable[[Consumer, list[TopicPartition]], None]
+_ADVISE_EVERY_S = 1.0
 
 
 class Applies(Protocol):
@@ -69,8 +73,15 @@ class SinkLoop:
         on_committed: Callable[[], None] = lambda: None,
         lag: LagMonitor | None = None,
         heartbeat: Heartbeat | None = None,
+        new_consumer: Callable[[], Consumer] | None = None,
+        rebuilds: RebuildBudget | None = None,
     ) -> None:
         self._consumer = consumer
+        self._new_consumer = new_consumer  # for a consumer that failed fatally; None: stop
+        self._rebuilds = rebuilds or RebuildBudget(limit=5, window_s=600)
+        self._generation = 0  # rebalance callbacks of a replaced consumer are stale
+        self._advised_at = 0.0
+        self._advise: dict[tuple[str, int], int] = {}
         self._store = store
         self._batcher = Batcher(name, codec, dlq_topic, receipts)
         self._name = name
@@ -95,25 +106,68 @@ class SinkLoop:
         self._stop = stop
         if self._lag is not None:
             self._lag.start(stop)
-        self._consumer.subscribe(
-            self._topics,
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
-        )
+        self._subscribe()
         log.info("consumer_started", name=self._name, topics=self._topics)
         try:
             while not stop.is_set():
                 self.heartbeat.beat()
-                messages = consume_batch(
-                    self._consumer, self._batch_max, self._batch_s, self.assignment
-                )
-                envelopes = [envelope_of(m) for m in messages if _usable(m)]
+                try:
+                    messages = consume_batch(
+                        self._consumer, self._batch_max, self._batch_s, self.assignment
+                    )
+                    envelopes = [envelope_of(m) for m in messages if _usable(m)]
+                except KafkaException as exc:  # fatal: this client can do nothing more
+                    self._rebuild(exc)
+                    continue
                 if envelopes and not stop.is_set():  # stopping: leave the batch for next time
                     self._persist(envelopes)
         finally:
-            self._consumer.close()
+            _close(self._consumer)
             log.info("consumer_stopped", name=self._name)
+
+    def _subscribe(self) -> None:
+        """Join the group with callbacks that ignore a replaced consumer's late calls."""
+        generation = self._generation
+
+        def current(callback: Callback) -> Callback:
+            def guarded(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+                if generation == self._generation:
+                    callback(consumer, partitions)
+
+            return guarded
+
+        self._consumer.subscribe(
+            self._topics,
+            on_assign=current(self._on_assign),
+            on_revoke=current(self._on_revoke),
+            on_lost=current(self._on_lost),
+        )
+
+    def _rebuild(self, exc: KafkaException) -> None:
+        """Replace a consumer that failed fatally with a new one (same group.instance.id).
+
+        The offsets are the database's: the new member seeks there on assignment, so nothing
+        is skipped or read twice into the store. Seen: a static member fenced by its own
+        advisory offset commit, sent before a broker outage and retried after the member had
+        rejoined. Raises `exc` when there is no factory, or past the rebuild budget (another
+        process with the same instance id keeps fencing this one).
+        """
+        error = str(exc.args[0] if exc.args else exc)
+        if self._new_consumer is None or not self._rebuilds.spend():
+            raise exc
+        log.error(
+            "consumer_rebuilding", name=self._name, error=error, rebuilds=self._rebuilds.used()
+        )
+        self._metrics.rebuilds.inc()
+        old, self._consumer = self._consumer, self._new_consumer()
+        self._generation += 1
+        owned = self.assignment.owned
+        if owned:
+            self.assignment.lost(owned)
+        closing = threading.Thread(target=_close, args=(old,), name="consumer-close", daemon=True)
+        closing.start()
+        closing.join(10.0)  # a close that hangs is left behind
+        self._subscribe()
 
     def _persist(self, envelopes: list[Envelope], refused: Unmappable | None = None) -> bool:
         """Apply one batch in one transaction; wait out an unreachable store, never skip.
@@ -169,12 +223,15 @@ class SinkLoop:
         what `kafka-consumer-groups --describe` or a KEDA trigger shows. Asynchronous, after
         the database commit; failures are counted by the consumer's `on_commit` callback.
         """
+        for partition, offset in next_offsets(envelopes).items():
+            self._advise[partition] = max(offset, self._advise.get(partition, 0))
+        now = time.monotonic()
+        if now - self._advised_at < _ADVISE_EVERY_S:
+            return  # at most one in flight a second: fewer to be caught by a broker outage
+        self._advised_at = now
         owned = self.assignment.owned
-        offsets = [
-            TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in next_offsets(envelopes).items()
-            if (topic, partition) in owned
-        ]
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._advise.items() if (t, p) in owned]
+        self._advise.clear()
         if not offsets:
             return
         try:
@@ -316,6 +373,13 @@ class SinkLoop:
             name=self._name,
             partitions=[f"{tp.topic}[{tp.partition}]" for tp in partitions],
         )
+
+
+def _close(consumer: Consumer) -> None:
+    try:
+        consumer.close()
+    except (KafkaException, RuntimeError) as exc:  # closed already, or fatally failed
+        log.info("consumer_close_failed", error=str(exc))
 
 
 def _usable(message: Message) -> bool:

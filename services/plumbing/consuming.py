@@ -183,7 +183,10 @@ def usable(message: Message, *, logger: str, event: str) -> bool:
     error = message.error()
     if error is None:
         return True
-    if error.fatal():
+    # A fatal error reaches the application as an event whose code is _FATAL and whose own
+    # fatal flag may be unset (librdkafka keeps the cause for rd_kafka_fatal_error()): either
+    # way the client is dead, and reading on would read nothing, silently, for ever.
+    if error.fatal() or error.code() == KafkaError._FATAL:
         raise KafkaException(error)
     if error.code() != KafkaError._PARTITION_EOF:
         structlog.get_logger(logger).warning(event, error=error.str())

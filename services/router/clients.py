@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from confluent_kafka import Consumer, KafkaException, Producer
 
 from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.bounded import Abandoned
+from lienthong.plumbing.budget import RebuildBudget
 from lienthong.plumbing.health import Heartbeat
 from lienthong.router.metrics import RouterMetrics
 from lienthong.router.transactor import ClientsBroken, Transactor, kafka_error
@@ -86,8 +86,7 @@ class Clients:
         self._metrics = metrics
         self._heartbeat = heartbeat
         self._limits = limits
-        self._clock = clock
-        self._rebuilds: deque[float] = deque()
+        self._rebuilds = RebuildBudget(limits.max_rebuilds, limits.rebuild_window_s, clock)
         self.abandoned = Abandoned()
         self.number = 0  # of the newest generation; rebalance callbacks of older ones are stale
         metrics.abandoned_clients.set_function(self.abandoned.count)
@@ -181,19 +180,16 @@ class Clients:
     def _count(self, broken: ClientsBroken) -> None:
         """Count a rebuild; raise RouterGaveUp past the limits."""
         self._metrics.rebuilds.labels(broken.reason).inc()
-        now = self._clock()
-        self._rebuilds.append(now)
-        while self._rebuilds and self._rebuilds[0] < now - self._limits.rebuild_window_s:
-            self._rebuilds.popleft()
+        within = self._rebuilds.spend()
         stuck = self.abandoned.count()
         if stuck > self._limits.max_abandoned:
             raise RouterGaveUp(
                 f"{stuck} abandoned Kafka clients are still blocked in librdkafka (limit"
                 f" {self._limits.max_abandoned}); last failure: {broken}"
             )
-        if len(self._rebuilds) > self._limits.max_rebuilds:
+        if not within:
             raise RouterGaveUp(
-                f"{len(self._rebuilds)} client rebuilds within"
+                f"{self._rebuilds.used()} client rebuilds within"
                 f" {self._limits.rebuild_window_s:.0f} s (limit {self._limits.max_rebuilds});"
                 f" last failure: {broken}. If it says 'fenced', another router may run with"
                 " the same LIENTHONG_ROUTER_INSTANCE_ID."

@@ -35,6 +35,11 @@ class FakeConsumer:
     def __init__(self) -> None:
         self.paused: set[int] = set()
         self.resumed = 0
+        self.commits: list[list[tuple[int, int]]] = []
+
+    def commit(self, *, offsets: Sequence[TopicPartition], asynchronous: bool) -> None:
+        assert asynchronous  # advisory: never wait on Kafka after the database committed
+        self.commits.append([(tp.partition, tp.offset) for tp in offsets])
 
     def assignment(self) -> list[TopicPartition]:
         return [TopicPartition(TOPIC, 0)]
@@ -126,6 +131,8 @@ def test_after_an_outage_a_refused_record_is_parked_and_reading_resumes() -> Non
     assert loop._persist(batch)
 
     assert [len(b.items) for b in store.committed] == [1, 0, 1]
+    # The stored position goes to Kafka too (advisory), at most once a second: the first batch.
+    assert consumer.commits == [[(0, 1)]]
     parked = store.committed[1]
     assert [dict(d.headers)[h.DLQ_REASON] for d in parked.dead_letters] == [b"store-rejected"]
     assert [b.offsets for b in store.committed] == [{(TOPIC, 0): n} for n in (1, 2, 3)]
