@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def build_consumer(
         interval_s=config.outbox_interval_s,
     )
     group = f"{config.group_prefix}-{name}"
-    member = instance_id(settings, group)
+    member = instance_id(settings, group, topics)
 
     def new_consumer() -> Consumer:
         return consumer_factory(
@@ -127,9 +128,16 @@ def build_consumer(
     return ConsumerService(name, topics, member, sink, relay, store, registry, health)
 
 
-def instance_id(settings: Settings, group: str) -> str:
-    """Return this process's static group membership id: the group and the instance id."""
-    return f"{group}-{settings.consumer.instance_id or socket.gethostname()}"
+def instance_id(settings: Settings, group: str, topics: tuple[str, ...]) -> str:
+    """Return this process's static group membership id: group, instance id, topics' digest.
+
+    The digest matters: a static member that rejoins is handed its previous assignment, so a
+    consumer restarted on other topics (a renamed delivery topic) under the same id would be
+    given partitions it never subscribed to. A new topic set is a new member instead.
+    """
+    instance = settings.consumer.instance_id or socket.gethostname()
+    digest = hashlib.sha256("\n".join(sorted(topics)).encode()).hexdigest()[:8]
+    return f"{group}-{instance}-{digest}"
 
 
 def _health(

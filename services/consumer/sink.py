@@ -121,6 +121,7 @@ class SinkLoop:
                     continue
                 if envelopes and not stop.is_set():  # stopping: leave the batch for next time
                     self._persist(envelopes)
+                self._flush_advice()  # also when idle: the last batches' positions go out
         finally:
             _close(self._consumer)
             log.info("consumer_stopped", name=self._name)
@@ -225,6 +226,12 @@ class SinkLoop:
         """
         for partition, offset in next_offsets(envelopes).items():
             self._advise[partition] = max(offset, self._advise.get(partition, 0))
+        self._flush_advice()
+
+    def _flush_advice(self) -> None:
+        """Send the pending advisory positions, at most once a second."""
+        if not self._advise:
+            return
         now = time.monotonic()
         if now - self._advised_at < _ADVISE_EVERY_S:
             return  # at most one in flight a second: fewer to be caught by a broker outage

@@ -40,6 +40,7 @@ def with_store(dep: Deployment, url: str, **consumer: Any) -> Deployment:
                 retry_max_backoff_s=consumer.pop("retry_max_backoff_s", 2.0),
                 outbox_interval_s=0.2,
                 metrics_port=0,
+                group_prefix=dep.settings.consumer.group_prefix,
                 **consumer,
             )
         }

@@ -29,6 +29,7 @@ from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.kafka_confluent import envelope_of, make_admin
 from lienthong.plumbing.settings import (
+    ConsumerSettings,
     DirectorySettings,
     KafkaSettings,
     RouterSettings,
@@ -75,6 +76,7 @@ class Deployment:
             "LIENTHONG_TOPICS_DELIVERY_PREFIX": s.topics.delivery_prefix,
             "LIENTHONG_DIRECTORY_PATH": str(s.directory.path),
             "LIENTHONG_ROUTER_GROUP_ID": s.router.group_id,
+            "LIENTHONG_CONSUMER_GROUP_PREFIX": s.consumer.group_prefix,
             "LIENTHONG_ROUTER_INSTANCE_ID": instance_id,
             "LIENTHONG_ROUTER_METRICS_PORT": "0",
             "LIENTHONG_ROUTER_BATCH_MAX_RECORDS": str(s.router.batch_max_records),
@@ -111,6 +113,9 @@ def deploy(
             delivery_partitions=2,
         ),
         directory=DirectorySettings(path=path),
+        # A group of its own per deployment, as for the router: consumers are static members,
+        # and one test's member must never be handed another test's partitions.
+        consumer=ConsumerSettings(group_prefix=f"{prefix}-consumer"),
         router=RouterSettings(
             group_id=f"{prefix}-router",
             batch_max_records=batch_max_records,

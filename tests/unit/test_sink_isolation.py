@@ -158,3 +158,24 @@ def test_a_stop_while_isolating_commits_nothing_past_the_record_not_stored() -> 
     # The first record committed; the second never did, so the third must not either (its
     # offset would move the stored position past the second).
     assert [b.offsets for b in store.committed] == [{(TOPIC, 0): 1}]
+
+
+def test_positions_held_back_by_the_once_a_second_limit_go_out_when_reading_goes_idle(
+    monkeypatch: Any,
+) -> None:
+    consumer = FakeConsumer()
+    loop = sink(ScriptedStore({}), consumer)
+    clock = [1000.0]
+    monkeypatch.setattr("lienthong.consumer.sink.time.monotonic", lambda: clock[0])
+    batch = envelopes(3)
+
+    assert loop._persist(batch[:1])
+    assert loop._persist(batch[1:])  # within the second: held back
+    assert consumer.commits == [[(0, 1)]]
+    loop._flush_advice()
+    assert consumer.commits == [[(0, 1)]]  # still within the second
+    clock[0] += 1.5
+    loop._flush_advice()  # what the run loop does after every poll, batch or not
+    assert consumer.commits == [[(0, 1)], [(0, 3)]]
+    loop._flush_advice()
+    assert consumer.commits == [[(0, 1)], [(0, 3)]]  # nothing pending: nothing sent
