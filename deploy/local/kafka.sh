@@ -27,6 +27,12 @@ Usage: $PROG COMMAND [ARGS...]
 A local single-node Kafka broker (KRaft combined mode) on 127.0.0.1 for development and tests,
 run from the official Apache Kafka jars on Maven Central (resolved once by Maven, then cached).
 
+Secured by default: clients connect with SASL_SSL (SCRAM-SHA-512) and nothing else; the
+controller listener takes TLS client certificates only; KRaft's StandardAuthorizer denies
+whatever no ACL allows, and only the broker (lt-broker) and the administrator (lt-admin) are
+super users. The first start makes a local CA, the broker's certificate and both passwords
+under the state dir (tls/, secrets/: never commit them) and prints where they are.
+
 Commands:
   fetch                 resolve the broker's jars into the cache (once; later runs do nothing)
   start                 fetch if needed, format the data dir once, start the broker in the
@@ -41,6 +47,8 @@ Commands:
                         run a Java class on the broker's classpath with a short-lived JVM,
                         e.g. org.apache.kafka.tools.ProducerPerformance --bootstrap-server ...
   classpath             print the classpath (fetching the jars if needed)
+  client-properties     print the path of a Java client properties file for the
+                        administrator (tools' --command-config)
   -h, --help            this text
 
 Environment (defaults in brackets):
@@ -49,7 +57,7 @@ Environment (defaults in brackets):
                                     [\${XDG_CACHE_HOME:-\$HOME/.cache}/lienthong/kafka-VERSION]
   LIENTHONG_LOCAL_KAFKA_HOME        state dir: server.properties, data/, kafka.log, kafka.pid,
                                     tmp/ [<repo>/.local/kafka]
-  LIENTHONG_LOCAL_KAFKA_PORT        client (PLAINTEXT) port [9092]
+  LIENTHONG_LOCAL_KAFKA_PORT        client (SASL_SSL) port [9092]
   LIENTHONG_LOCAL_KAFKA_CONTROLLER_PORT
                                     KRaft controller port [client port + 1]
   LIENTHONG_LOCAL_KAFKA_HEAP        broker max heap (-Xmx) [512m]
@@ -63,6 +71,10 @@ Environment (defaults in brackets):
                                     -XX:TieredStopAtLevel=4 for a long benchmark []
   LIENTHONG_LOCAL_KAFKA_CDS         0 disables the class data sharing archive that the
                                     first clean stop saves in the cache for faster starts [1]
+  LIENTHONG_LOCAL_KAFKA_INSECURE    1: a PLAINTEXT broker with no authorizer, for benchmarks
+                                    that measure the cost of security, never for anything
+                                    else; it says so loudly. Fixed when the data dir is
+                                    formatted [0]
   JAVA_HOME                         java is \$JAVA_HOME/bin/java if set, else java on PATH
                                     (Java $MIN_JAVA or newer)
 EOF
@@ -105,6 +117,21 @@ LOG_FILE="$STATE_DIR/kafka.log"
 PID_FILE="$STATE_DIR/kafka.pid"
 PROPS_FILE="$STATE_DIR/server.properties"
 BOOTSTRAP="127.0.0.1:$PORT"
+TLS_DIR="$STATE_DIR/tls"
+SECRETS_DIR="$STATE_DIR/secrets"
+CA_FILE="$TLS_DIR/ca.pem"
+ADMIN_USER="lt-admin"
+BROKER_USER="lt-broker"
+ADMIN_PASSWORD_FILE="$SECRETS_DIR/$ADMIN_USER.password"
+BROKER_PASSWORD_FILE="$SECRETS_DIR/$BROKER_USER.password"
+ADMIN_PROPERTIES="$STATE_DIR/admin.properties"
+# The security a data dir was formatted with (its SCRAM credentials live in its metadata).
+SECURITY_STAMP="$STATE_DIR/security"
+case "${LIENTHONG_LOCAL_KAFKA_INSECURE:-0}" in
+0 | "") SECURITY=SASL_SSL ;;
+1) SECURITY=PLAINTEXT ;;
+*) die "LIENTHONG_LOCAL_KAFKA_INSECURE must be 0 or 1, not '$LIENTHONG_LOCAL_KAFKA_INSECURE'" ;;
+esac
 
 # --- java and the jars ----------------------------------------------------------------------
 
@@ -249,12 +276,19 @@ port_open() {
 # The client port the running broker was started with (server.properties is rewritten at
 # every start), which may differ from LIENTHONG_LOCAL_KAFKA_PORT now.
 running_port() {
-    sed -n 's|^listeners=PLAINTEXT://127\.0\.0\.1:\([0-9]*\),.*|\1|p' "$PROPS_FILE" 2>/dev/null |
+    sed -n 's|^listeners=[A-Z]*://127\.0\.0\.1:\([0-9]*\),.*|\1|p' "$PROPS_FILE" 2>/dev/null |
         head -n 1
 }
 
 print_running() { # pid [port]
-    printf 'bootstrap=127.0.0.1:%s\nlog=%s\npid=%s\n' "${2:-$PORT}" "$LOG_FILE" "$1"
+    local security
+    security=$(cat "$SECURITY_STAMP" 2>/dev/null || printf '%s' "$SECURITY")
+    printf 'bootstrap=127.0.0.1:%s\nlog=%s\npid=%s\nsecurity=%s\n' "${2:-$PORT}" "$LOG_FILE" "$1" \
+        "$security"
+    if [[ "$security" == SASL_SSL ]]; then
+        printf 'ca=%s\nadmin_user=%s\nadmin_password_file=%s\nadmin_properties=%s\n' \
+            "$CA_FILE" "$ADMIN_USER" "$ADMIN_PASSWORD_FILE" "$ADMIN_PROPERTIES"
+    fi
 }
 
 now_ms() {
@@ -304,18 +338,131 @@ cds_promote() {
 
 # --- commands -------------------------------------------------------------------------------
 
-write_properties() {
-    cat >"$PROPS_FILE" <<EOF
-# Written by $PROG at every start: edits are lost.
-# One KRaft node that is both broker and controller, reachable on loopback only.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+# --- security -------------------------------------------------------------------------------
+# A local CA and the broker's certificate (EC P-256; SANs 127.0.0.1 and localhost, so clients
+# verify the host name), made once per state dir. The broker's key doubles as its client
+# certificate on the controller listener, where CN=lt-broker is its principal.
+ensure_tls() {
+    [[ -f "$CA_FILE" && -f "$TLS_DIR/broker.pem" ]] && return 0
+    command -v openssl >/dev/null 2>&1 || die "openssl not found: install it (apt-get install openssl)"
+    local tmp
+    tmp=$(mktemp -d "$STATE_DIR/.tls.XXXXXX")
+    (
+        umask 077
+        cd -- "$tmp"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout ca.key -out ca.pem -days 3650 -subj "/CN=Lienthong local CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout broker.key -out broker.csr -subj "/CN=$BROKER_USER"
+        printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            "extendedKeyUsage=serverAuth,clientAuth" "basicConstraints=CA:FALSE" >broker.ext
+        openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+            -out broker.crt -days 825 -extfile broker.ext
+        # A PEM key store: the PKCS#8 key, then the chain.
+        cat broker.key broker.crt ca.pem >broker.pem
+        rm -f broker.csr broker.ext ca.srl
+        chmod 0644 ca.pem
+    ) >>"$STATE_DIR/tls.log" 2>&1 || die "openssl could not make the local CA (see $STATE_DIR/tls.log)"
+    rm -rf -- "$TLS_DIR"
+    mv -T -- "$tmp" "$TLS_DIR"
+    chmod 0755 -- "$TLS_DIR"
+    note "made a local CA and the broker's certificate in $TLS_DIR (clients trust $CA_FILE)"
+}
+
+new_password() {
+    head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+}
+
+ensure_secrets() {
+    mkdir -p -m 0700 -- "$SECRETS_DIR"
+    local file
+    for file in "$ADMIN_PASSWORD_FILE" "$BROKER_PASSWORD_FILE"; do
+        [[ -s "$file" ]] || (umask 077 && new_password >"$file")
+    done
+}
+
+jaas() { # user password-file
+    printf 'org.apache.kafka.common.security.scram.ScramLoginModule required username="%s" password="%s";' \
+        "$1" "$(<"$2")"
+}
+
+# The administrator's Java client settings, for the tools' --command-config.
+write_admin_properties() {
+    (
+        umask 077
+        cat >"$ADMIN_PROPERTIES" <<EOF
+# Written by $PROG: the super user $ADMIN_USER on 127.0.0.1:$PORT. Keep it private.
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=$(jaas "$ADMIN_USER" "$ADMIN_PASSWORD_FILE")
+ssl.truststore.type=PEM
+ssl.truststore.location=$CA_FILE
+EOF
+    )
+}
+
+# Refuses a data dir formatted with the other security: its credentials would be missing.
+check_security_stamp() {
+    [[ -f "$DATA_DIR/meta.properties" ]] || return 0
+    local formatted
+    formatted=$(cat "$SECURITY_STAMP" 2>/dev/null || echo PLAINTEXT)
+    [[ "$formatted" == "$SECURITY" ]] ||
+        die "$DATA_DIR was formatted for $formatted clients, not $SECURITY: remove $STATE_DIR (or set LIENTHONG_LOCAL_KAFKA_HOME to another dir) and start again"
+}
+
+listener_properties() {
+    if [[ "$SECURITY" == PLAINTEXT ]]; then
+        cat <<EOF
+# INSECURE (LIENTHONG_LOCAL_KAFKA_INSECURE=1): anyone on this machine reads and writes anything.
 listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+        return 0
+    fi
+    cat <<EOF
+# Clients: SASL_SSL with SCRAM-SHA-512 only. The controller listener: TLS with a client
+# certificate (KRaft keeps SCRAM credentials in the metadata log, which a controller needs
+# before it could check one). No plaintext listener, no anonymous principal.
+listeners=CLIENT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=CLIENT://127.0.0.1:$PORT
+inter.broker.listener.name=CLIENT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CLIENT:SASL_SSL,CONTROLLER:SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=$(jaas "$BROKER_USER" "$BROKER_PASSWORD_FILE")
+listener.name.controller.ssl.client.auth=required
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$CA_FILE
+ssl.endpoint.identification.algorithm=https
+# CN=lt-broker on a certificate is the principal User:lt-broker.
+ssl.principal.mapping.rules=RULE:^CN=([^,]+)\$/\$1/,DEFAULT
+# Re-authenticate SASL connections at least every 60 s: a removed user or a changed password
+# cuts off live clients within a minute, not only new connections.
+connections.max.reauth.ms=60000
+
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:$BROKER_USER;User:$ADMIN_USER
+EOF
+}
+
+write_properties() {
+    (
+        umask 077
+        cat >"$PROPS_FILE" <<EOF
+# Written by $PROG at every start: edits are lost.
+# One KRaft node that is both broker and controller, reachable on loopback only.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+$(listener_properties)
 log.dirs=$DATA_DIR
 
 # Topics are created on purpose, by the deployment or the test that needs them.
@@ -341,6 +488,7 @@ log.cleaner.dedupe.buffer.size=2097152
 log.cleaner.threads=1
 num.recovery.threads.per.data.dir=1
 EOF
+    )
 }
 
 # A Kafka Uuid: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
@@ -368,10 +516,18 @@ format_storage() {
     local cluster_id class
     cluster_id=$(new_cluster_id)
     # kafka.tools.StorageTool up to 4.1 at least; later versions may move it to Java.
+    # The broker's and the administrator's SCRAM credentials go into the bootstrap metadata:
+    # no one could authenticate to create the first one otherwise.
+    local -a scram=()
+    if [[ "$SECURITY" == SASL_SSL ]]; then
+        scram=(--add-scram "SCRAM-SHA-512=[name=$BROKER_USER,password=$(<"$BROKER_PASSWORD_FILE")]"
+            --add-scram "SCRAM-SHA-512=[name=$ADMIN_USER,password=$(<"$ADMIN_PASSWORD_FILE")]")
+    fi
     for class in kafka.tools.StorageTool org.apache.kafka.tools.StorageTool; do
         if "$JAVA" "${TOOL_JVM_OPTS[@]}" -cp "$CLASSPATH_STR" "$class" format \
-            --cluster-id "$cluster_id" --config "$PROPS_FILE" --ignore-formatted \
+            --cluster-id "$cluster_id" --config "$PROPS_FILE" --ignore-formatted "${scram[@]}" \
             >>"$LOG_FILE" 2>&1; then
+            printf '%s\n' "$SECURITY" >"$SECURITY_STAMP"
             return 0
         fi
         grep -q "Could not find or load main class $class" "$LOG_FILE" || return 1
@@ -427,6 +583,15 @@ cmd_start() {
             die "127.0.0.1:$p is already in use by another process (not the broker of $STATE_DIR); choose other ports with LIENTHONG_LOCAL_KAFKA_PORT / LIENTHONG_LOCAL_KAFKA_CONTROLLER_PORT"
     done
     mkdir -p -- "$STATE_DIR/tmp"
+    chmod 0700 -- "$STATE_DIR"
+    check_security_stamp
+    if [[ "$SECURITY" == SASL_SSL ]]; then
+        ensure_tls
+        ensure_secrets
+        write_admin_properties
+    else
+        note "WARNING: INSECURE broker (LIENTHONG_LOCAL_KAFKA_INSECURE=1): PLAINTEXT, no authentication, no ACLs. For benchmarks that measure the cost of security, nothing else."
+    fi
     write_properties
     build_classpath
     # Keep the previous run's log: it explains what happened before a restart.
@@ -589,6 +754,10 @@ main() {
     status) cmd_status ;;
     run-class) cmd_run_class "$@" ;;
     classpath) cmd_classpath ;;
+    client-properties)
+        [[ -f "$ADMIN_PROPERTIES" ]] || die "no $ADMIN_PROPERTIES: start the (secured) broker first"
+        printf '%s\n' "$ADMIN_PROPERTIES"
+        ;;
     *)
         die "unknown command '$cmd' (see: $PROG --help)"
         ;;

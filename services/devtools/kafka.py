@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lienthong.devtools.ports import free_port_pair
+from lienthong.plumbing.settings import KafkaSettings
 
 if TYPE_CHECKING:
     from types import TracebackType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # services/devtools/ -> the checkout
 KAFKA_SH = REPO_ROOT / "deploy" / "local" / "kafka.sh"
+
+# The super user kafka.sh creates (with the broker's own lt-broker) when it formats a data dir.
+ADMIN_USER = "lt-admin"
 
 # Exit status of `kafka.sh status` when no broker runs.
 STATUS_NOT_RUNNING = 3
@@ -42,6 +46,7 @@ class LocalKafka:
         heap: str | None = None,
         start_timeout: int = 90,
         script: Path = KAFKA_SH,
+        insecure: bool = False,
     ) -> None:
         self._owned_home = home is None
         self._home = Path(tempfile.mkdtemp(prefix="lienthong-kafka-")) if home is None else home
@@ -53,6 +58,7 @@ class LocalKafka:
         self._heap = heap
         self._start_timeout = start_timeout
         self._script = script
+        self._insecure = insecure
 
     @property
     def home(self) -> Path:
@@ -68,6 +74,45 @@ class LocalKafka:
     def controller_port(self) -> int:
         """The KRaft controller port."""
         return self._controller_port
+
+    @property
+    def secured(self) -> bool:
+        """Tell whether clients must authenticate (SASL_SSL): always, but for benchmarks."""
+        return not self._insecure
+
+    @property
+    def ca_file(self) -> Path:
+        """The local CA's certificate (PEM) that clients trust; made at the first start."""
+        return self._home / "tls" / "ca.pem"
+
+    @property
+    def admin_password_file(self) -> Path:
+        """The file holding the super user lt-admin's password."""
+        return self._home / "secrets" / f"{ADMIN_USER}.password"
+
+    @property
+    def admin_properties(self) -> Path:
+        """A Java client properties file for lt-admin (the tools' --command-config)."""
+        return self._home / "admin.properties"
+
+    def admin_settings(self) -> KafkaSettings:
+        """Return client settings for the super user lt-admin (administration, tests' setup)."""
+        if self._insecure:
+            return KafkaSettings(bootstrap=self.bootstrap, security_protocol="PLAINTEXT")
+        return KafkaSettings(
+            bootstrap=self.bootstrap,
+            security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_username=ADMIN_USER,
+            sasl_password_file=self.admin_password_file,
+            ssl_ca_location=self.ca_file,
+        )
+
+    def user_settings(self, username: str, password_file: Path) -> KafkaSettings:
+        """Return client settings for another principal of this broker."""
+        return self.admin_settings().model_copy(
+            update={"sasl_username": username, "sasl_password_file": password_file}
+        )
 
     @property
     def bootstrap(self) -> str:
@@ -94,6 +139,7 @@ class LocalKafka:
         env["LIENTHONG_LOCAL_KAFKA_PORT"] = str(self._port)
         env["LIENTHONG_LOCAL_KAFKA_CONTROLLER_PORT"] = str(self._controller_port)
         env["LIENTHONG_LOCAL_KAFKA_START_TIMEOUT"] = str(self._start_timeout)
+        env["LIENTHONG_LOCAL_KAFKA_INSECURE"] = "1" if self._insecure else "0"
         if self._heap is not None:
             env["LIENTHONG_LOCAL_KAFKA_HEAP"] = self._heap
         return env
