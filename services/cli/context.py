@@ -13,6 +13,7 @@ from lienthong.contract.agency import AgencyCodePattern
 from lienthong.directory.errors import DirectoryError
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
+from lienthong.plumbing.kafka_security import KafkaSecurityError
 from lienthong.plumbing.logging import configure_logging
 from lienthong.plumbing.settings import Settings, SettingsError
 
@@ -56,6 +57,9 @@ def pass_runtime(func: Callable[Concatenate[Runtime, P], R]) -> Callable[P, R]:
                 raise click.ClickException(f"bad settings: {exc}") from None
             configure_logging(settings.log)
             runtime = root.meta["lienthong.runtime"] = Runtime(settings)
-        return func(runtime, *args, **kwargs)
+        try:
+            return func(runtime, *args, **kwargs)
+        except KafkaSecurityError as exc:  # settings that cannot authenticate: say which
+            raise click.ClickException(f"cannot connect to Kafka: {exc}") from None
 
     return wrapper

@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_security import librdkafka_config
 from lienthong.plumbing.settings import KafkaSettings
 
 Config = dict[str, str | int | float | bool]
@@ -37,19 +38,11 @@ def common_config(kafka: KafkaSettings, *, client_id: str | None = None) -> Conf
     config: Config = {
         "bootstrap.servers": kafka.bootstrap,
         "client.id": client_id or kafka.client_id,
-        "security.protocol": kafka.security_protocol,
         # librdkafka backs off reconnects up to 10 s; the Java client's default is 1 s. A broker
         # back from a restart is then used within a second, not ten (docs/reliability.md).
         "reconnect.backoff.max.ms": 1000,
+        **librdkafka_config(kafka),
     }
-    if kafka.sasl_mechanism is not None:
-        config["sasl.mechanism"] = kafka.sasl_mechanism
-    if kafka.sasl_username is not None:
-        config["sasl.username"] = kafka.sasl_username
-    if kafka.sasl_password is not None:
-        config["sasl.password"] = kafka.sasl_password.get_secret_value()
-    if kafka.ssl_ca_location is not None:
-        config["ssl.ca.location"] = str(kafka.ssl_ca_location)
     if kafka.statistics_interval_ms:
         config["statistics.interval.ms"] = kafka.statistics_interval_ms
     return config

@@ -8,6 +8,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_security import kafka_python_config
 from lienthong.plumbing.settings import KafkaSettings
 
 
@@ -16,16 +17,8 @@ def common_config(kafka: KafkaSettings, *, client_id: str | None = None) -> dict
     config: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap.split(","),
         "client_id": client_id or kafka.client_id,
-        "security_protocol": kafka.security_protocol,
+        **kafka_python_config(kafka),
     }
-    if kafka.sasl_mechanism is not None:
-        config["sasl_mechanism"] = kafka.sasl_mechanism
-    if kafka.sasl_username is not None:
-        config["sasl_plain_username"] = kafka.sasl_username
-    if kafka.sasl_password is not None:
-        config["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
-    if kafka.ssl_ca_location is not None:
-        config["ssl_cafile"] = str(kafka.ssl_ca_location)
     return config
 
 

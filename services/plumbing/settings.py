@@ -38,11 +38,24 @@ class KafkaSettings(_Section):
     """How every client reaches the cluster."""
 
     bootstrap: str = "127.0.0.1:9092"
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    # Secured by default, as deploy/local/kafka.sh runs the broker: TLS, and SCRAM-SHA-512 as
+    # the service's own principal (docs/security.md). PLAINTEXT only for the insecure
+    # benchmark broker (LIENTHONG_LOCAL_KAFKA_INSECURE=1).
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "SASL_SSL"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = "SCRAM-SHA-512"
     sasl_username: str | None = None
+    # The password itself, or (preferred: it stays out of the environment) a file holding it.
     sasl_password: SecretStr | None = None
-    ssl_ca_location: Path | None = None
+    sasl_password_file: OptionalPath = None
+    # The CA that signed the broker's certificate (PEM); unset: the system's CAs.
+    ssl_ca_location: OptionalPath = None
+    # A client certificate and key (PEM) for brokers that require mutual TLS.
+    ssl_certificate_location: OptionalPath = None
+    ssl_key_location: OptionalPath = None
+    ssl_key_password: SecretStr | None = None
+    # Check that the broker's certificate names the host connected to. Off only for a lab
+    # broker whose certificate cannot name its address.
+    ssl_check_hostname: bool = True
     client_id: str = "lienthong"
     # Producer batching. Under load librdkafka batches whatever accumulates while a request is
     # in flight; linger only delays a lone record, so it stays short (1 ms: a lone API request
@@ -63,6 +76,22 @@ class KafkaSettings(_Section):
             msg = (
                 f"delivery_timeout_ms ({self.delivery_timeout_ms}) must exceed linger_ms"
                 f" ({self.linger_ms}) + request_timeout_ms ({self.request_timeout_ms})"
+            )
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _security_is_coherent(self) -> KafkaSettings:
+        if self.sasl_password is not None and self.sasl_password_file is not None:
+            msg = "set sasl_password or sasl_password_file, not both"
+            raise ValueError(msg)
+        if self.security_protocol.startswith("SASL_") and self.sasl_mechanism is None:
+            msg = f"security_protocol {self.security_protocol} needs a sasl_mechanism"
+            raise ValueError(msg)
+        if (self.ssl_key_location is None) != (self.ssl_certificate_location is None):
+            msg = (
+                "a client certificate needs its key: set both ssl_certificate_location and"
+                " ssl_key_location"
             )
             raise ValueError(msg)
         return self

@@ -22,6 +22,8 @@ root.add_command(replay_command)
 def run(*args: str, bootstrap: str = "127.0.0.1:9") -> Result:
     env = {
         "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
+        "LIENTHONG_KAFKA_SASL_USERNAME": "lt-operator",
+        "LIENTHONG_KAFKA_SASL_PASSWORD": "not-checked-here",
         "LIENTHONG_DIRECTORY_PATH": str(EXAMPLE_DIRECTORY),
         "LIENTHONG_LOG_FORMAT": "json",
     }
@@ -69,6 +71,16 @@ def test_an_unknown_endpoint_fails_with_one_line_naming_the_known_ones() -> None
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert "unknown endpoint 'nope' (known: bo-nganh, bo-tai-chinh," in result.stderr
+
+
+def test_settings_without_a_principal_fail_with_one_line_saying_which_is_missing() -> None:
+    env = {"LIENTHONG_DIRECTORY_PATH": str(EXAMPLE_DIRECTORY), "LIENTHONG_LOG_FORMAT": "json"}
+    result = CliRunner().invoke(root, ["dlq", "list", "--timeout", "1"], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(
+        "Error: cannot connect to Kafka: LIENTHONG_KAFKA_SASL_USERNAME is not set"
+    )
 
 
 @pytest.mark.parametrize(
