@@ -63,7 +63,10 @@ def build_consumer(
         name = endpoint_id
         topics = (directory.endpoint(endpoint_id).delivery_topic(prefix),)
         names = {code: agency.name for code, agency in directory.agencies.items()}
-        receipts = Receipts(settings.topics.inbound, lambda code: names.get(code, code))
+        served = frozenset(directory.agencies_at(endpoint_id))
+        receipts = Receipts(
+            settings.topics.inbound, lambda code: names.get(code, code), served.__contains__
+        )
     registry = registry or CollectorRegistry()
     metrics = ConsumerMetrics(registry)
     store = Store.open(config.database_url.get_secret_value())

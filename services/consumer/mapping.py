@@ -50,10 +50,17 @@ class Unmappable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Receipts:
-    """Where receipts go and who they come from; None in mappings that send none (archives)."""
+    """Where receipts go and who they come from; None in mappings that send none (archives).
+
+    `serves` tells whether the endpoint this consumer serves serves an agency (the directory
+    says so): the recipients header is the router's word, and a record whose header names an
+    agency served elsewhere (or no agency at all) was not written by the router for this
+    endpoint. It is dead-lettered, never stored, and no receipt is sent in that agency's name.
+    """
 
     inbound_topic: str
     agency_name: Callable[[str], str]
+    serves: Callable[[str], bool] | None = None
 
 
 def map_record(
@@ -84,6 +91,14 @@ def _map(
     if h.RECIPIENTS not in found:
         raise Unmappable("not-routed", f"no {h.RECIPIENTS} header: not written by the router")
     recipients = h.parse_recipients(found[h.RECIPIENTS])
+    if receipts is not None and receipts.serves is not None:
+        foreign = [code for code in recipients if not receipts.serves(code)]
+        if foreign or not recipients:
+            raise Unmappable(
+                "foreign-recipient",
+                f"{h.RECIPIENTS} names {', '.join(foreign) or 'no agency'}: not an agency this"
+                " endpoint serves (a record the router did not write for it)",
+            )
     record = decoded.record
     event = EventRow(
         event_id=str(record["event_id"]),

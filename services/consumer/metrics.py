@@ -14,6 +14,7 @@ _EVENT_TYPES = ("document", "report", "status")
 DLQ_REASONS = (
     "empty-value",
     "not-routed",
+    "foreign-recipient",
     "invalid-business",
     "invalid-report",
     "invalid-status",

@@ -148,6 +148,21 @@ def test_status_maps_to_the_answered_document() -> None:
     assert mapped.document_ids == ("000.00.00.G22,2026/11/25,7816/VPCP-KSTT",)
 
 
+def test_a_record_naming_an_agency_served_elsewhere_is_refused_and_owes_no_receipt() -> None:
+    serves = Receipts("lienthong.inbound", lambda code: code, {"000.00.00.H41"}.__contains__)
+    document = examples.document(event_id=uuid4())
+    ours = map_record(delivered(EventType.DOCUMENT, document), CODEC, NOW, serves)
+    assert [row.event_id for row in ours.outbox]  # the served agency's receipt
+    for recipients in [("000.00.00.H41", "000.00.00.G22"), ("000.00.00.G22",), ()]:
+        forged = delivered(EventType.DOCUMENT, document, recipients)
+        with pytest.raises(Unmappable) as caught:
+            map_record(forged, CODEC, NOW, serves)
+        assert caught.value.reason == "foreign-recipient"
+        assert caught.value.event_id == str(document["event_id"])
+    with pytest.raises(Unmappable, match=r"names 000\.00\.00\.G22: not an agency this endpoint"):
+        map_record(delivered(EventType.DOCUMENT, document, ("000.00.00.G22",)), CODEC, NOW, serves)
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
