@@ -21,8 +21,10 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from chaos.load import Offered
 from chaos.world import TARGET_ENDPOINTS, World
 from lienthong.contract import headers as h
+from lienthong.plumbing.settings import KafkaSettings
 from lienthong.router.records import rejection_event_id
 from tests.support.kafka import unique_name
+from tests.support.router import client_config
 
 EventKey = tuple[str, str]  # (sender, event id)
 
@@ -43,12 +45,12 @@ class Record:
 
 
 def read_to_end(
-    bootstrap: str, topics: Sequence[str], config: Mapping[str, str] | None = None
+    kafka: KafkaSettings, topics: Sequence[str], config: Mapping[str, str] | None = None
 ) -> dict[str, list[Record]]:
     """Read every committed record of `topics` from the beginning to the end of each partition."""
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_config(kafka),
             "group.id": unique_name("chaos-audit"),
             "isolation.level": "read_committed",
             "enable.auto.commit": False,
@@ -154,7 +156,7 @@ def run_audit(world: World, offered: Offered, config: Mapping[str, str] | None =
     topics = world.settings.topics
     endpoints = {e: world.delivery_topic(e) for e in world.stores}
     read = read_to_end(
-        world.settings.kafka.bootstrap, [topics.inbound, topics.dlq, *endpoints.values()], config
+        world.settings.kafka, [topics.inbound, topics.dlq, *endpoints.values()], config
     )
     inbound = Counter(r.identity for r in read[topics.inbound])
     by_identity = {r.identity: r for r in read[topics.inbound]}

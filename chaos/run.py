@@ -99,7 +99,7 @@ def run(
 ) -> Report:
     """Run `scenario` on the given broker and database server; return the report."""
     started = time.monotonic()
-    world = build_world(kafka.bootstrap, postgres.create_database)
+    world = build_world(kafka.admin_settings(), postgres.create_database)
     running = declare(world, workdir / "logs", extra_env=extra_env)
     running.stack.start(progress, timeout_s=120)
     services = {r.name: ("router", r.url) for r in running.routers}

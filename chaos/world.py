@@ -15,7 +15,8 @@ from pathlib import Path
 
 from lienthong.demo.stack import Service, Stack
 from lienthong.directory.model import Directory
-from lienthong.plumbing.settings import Settings
+from lienthong.plumbing.kafka_security import environment
+from lienthong.plumbing.settings import KafkaSettings, Settings
 from tests.support.environ import inherited_env
 from tests.support.ports import free_port
 from tests.support.router import Deployment, deploy
@@ -57,9 +58,9 @@ class World:
         return self.directory.agencies[agency].endpoint
 
 
-def build_world(bootstrap: str, create_database: CreateDatabase) -> World:
+def build_world(kafka: KafkaSettings, create_database: CreateDatabase) -> World:
     """Create the run's topics and one fresh database per consumer."""
-    deployment = deploy(bootstrap, batch_max_records=500, inbound_partitions=3)
+    deployment = deploy(kafka, batch_max_records=500, inbound_partitions=3)
     directory = deployment.directory
     recipients = tuple(directory.agencies_at(endpoint)[0] for endpoint in TARGET_ENDPOINTS)
     prefix = deployment.settings.topics.inbound.removesuffix(".inbound").replace("-", "_")
@@ -89,7 +90,7 @@ def declare(
     topics = settings.topics
     base = {
         **inherited_env(),
-        "LIENTHONG_KAFKA_BOOTSTRAP": settings.kafka.bootstrap,
+        **environment(settings.kafka),
         "LIENTHONG_TOPICS_INBOUND": topics.inbound,
         "LIENTHONG_TOPICS_DLQ": topics.dlq,
         "LIENTHONG_TOPICS_DELIVERY_PREFIX": topics.delivery_prefix,

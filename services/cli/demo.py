@@ -31,7 +31,6 @@ from lienthong.demo.stack import StackError
 from lienthong.devtools.kafka import REPO_ROOT, LocalKafka
 from lienthong.devtools.ports import free_port_pair, port_accepts
 from lienthong.plumbing.kafka_confluent import make_admin
-from lienthong.plumbing.settings import KafkaSettings
 from lienthong.plumbing.topics import apply_topics, plan_topics
 
 
@@ -67,12 +66,12 @@ def demo_command(runtime: Runtime, *, keep_running: bool, workdir: Path, timeout
     fresh_workdir(workdir)
     kafka_port, controller = (9092, 9093) if not port_accepts(9092) else free_port_pair()
     broker = LocalKafka(home=workdir / "kafka", port=kafka_port, controller_port=controller)
-    layout = Layout(workdir, broker.bootstrap, runtime.settings.directory.path.resolve())
+    layout = Layout(workdir, broker.admin_settings(), runtime.settings.directory.path.resolve())
     stack = build_stack(layout, dict(os.environ))
     try:
         progress(f"starting Kafka on {broker.bootstrap} (first run: fetching the jars)")
         broker.start()
-        kafka = KafkaSettings(bootstrap=broker.bootstrap)
+        kafka = layout.kafka
         specs = plan_topics(runtime.settings.topics, directory.endpoints.values())
         apply_topics(make_admin(kafka), specs)
         progress(f"{len(specs)} topics created")
@@ -84,8 +83,7 @@ def demo_command(runtime: Runtime, *, keep_running: bool, workdir: Path, timeout
         dlq = runtime.settings.topics.dlq
         arrived = wait_until(
             lambda: (
-                held(layout) == target
-                and dead_letters(broker.bootstrap, dlq) == expected.dead_letters
+                held(layout) == target and dead_letters(layout.kafka, dlq) == expected.dead_letters
             ),
             timeout,
             progress,
@@ -149,7 +147,7 @@ def _summary(
         )
         mark = "" if row == target[endpoint] else f"   expected {target[endpoint]}"
         click.echo(f"{endpoint:<14}{cells}  {layout.store(endpoint)}{mark}")
-    reasons = dead_letters(layout.bootstrap, dlq)
+    reasons = dead_letters(layout.kafka, dlq)
     click.echo(f"\nDead-letter topic: {sum(reasons.values())} records: {render_reasons(reasons)}")
     delays = []
     for endpoint in CONSUMERS:

@@ -23,6 +23,12 @@ RECIPIENTS = "lt-recipients"
 """Comma-separated agency codes served by the receiving endpoint in this event."""
 ROUTED_AT = "lt-routed-at"
 
+# Set by `lienthong dlq replay` on a consumer's dead letter sent back to inbound.
+REDELIVER_TO = "lt-redeliver-to"
+"""An endpoint id: the router routes the event afresh, checking everything again, and delivers
+only the copy for this endpoint (the one whose consumer dead-lettered it). It narrows a
+route, never widens one: a copy for an endpoint the event does not address is not made."""
+
 # Added to a dead-letter record, beside the original key, value and headers.
 DLQ_REASON = "lt-dlq-reason"
 DLQ_ERROR = "lt-dlq-error"

@@ -17,7 +17,8 @@ from lienthong.contract import headers as h
 from lienthong.demo.scenario import Expected, Publication
 from lienthong.demo.stack import Stack
 from lienthong.devtools.ports import free_port, port_accepts
-from lienthong.plumbing.kafka_confluent import envelope_of
+from lienthong.plumbing.kafka_confluent import common_config, envelope_of
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.client import Publisher
 from lienthong.producer.errors import ProducerError
@@ -36,7 +37,7 @@ class Layout:
     """Where the demo's processes listen and keep their files."""
 
     workdir: Path
-    bootstrap: str
+    kafka: KafkaSettings  # the administrator's: set-up and the demo's own reading
     directory: Path
     api_port: int = field(default_factory=lambda: port(8080))
     router_port: int = field(default_factory=lambda: port(9101))
@@ -45,6 +46,11 @@ class Layout:
     def __post_init__(self) -> None:
         for offset, endpoint in enumerate(CONSUMERS):
             self.consumer_ports.setdefault(endpoint, port(9102 + offset))
+
+    @property
+    def bootstrap(self) -> str:
+        """Return the broker's bootstrap servers."""
+        return self.kafka.bootstrap
 
     def store(self, endpoint: str) -> str:
         """Return the SQLite URL of an endpoint's store."""
@@ -55,7 +61,7 @@ def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
     """Declare the producer, the router and one consumer per demo endpoint."""
     base = {
         **env,
-        "LIENTHONG_KAFKA_BOOTSTRAP": layout.bootstrap,
+        **environment(layout.kafka),
         "LIENTHONG_DIRECTORY_PATH": str(layout.directory),
         "LIENTHONG_LOG_FORMAT": "json",
     }
@@ -104,7 +110,7 @@ def publish(story: list[Publication], layout: Layout, progress: Progress) -> Pub
     out = Published()
     with (
         httpx.Client(base_url=f"http://127.0.0.1:{layout.api_port}", timeout=30) as api,
-        Publisher(KafkaSettings(bootstrap=layout.bootstrap)) as kafka,
+        Publisher(layout.kafka) as kafka,
     ):
         for pub in story:
             if pub.via == "api":
@@ -192,11 +198,13 @@ def fresh_workdir(path: Path) -> Path:
     return path
 
 
-def dead_letters(bootstrap: str, topic: str) -> Counter[str]:
+def dead_letters(kafka: KafkaSettings, topic: str) -> Counter[str]:
     """Count the DLQ's records by reason, reading it to its current end."""
+    config = common_config(kafka, client_id="lienthong-demo-reader")
+    config.pop("statistics.interval.ms", None)
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **config,
             "group.id": "lienthong-demo-reader",
             "isolation.level": "read_committed",
             "enable.auto.commit": False,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lienthong.contract.codec import Codec, Decoded
 from lienthong.contract.errors import BadHeaders, DecodeError
 from lienthong.contract.events import check_agreement, sender_of
-from lienthong.contract.headers import EventHeaders, header_map, recipients_header
+from lienthong.contract.headers import (
+    REDELIVER_TO,
+    EventHeaders,
+    header_map,
+    recipients_header,
+)
 from lienthong.contract.schemas import EventType
 from lienthong.contract.trace import TraceParent
 from lienthong.directory.model import Directory
@@ -72,6 +77,27 @@ class Refusal:
     detail: str
 
 
+def _narrowed(decision: Decision, envelope: Envelope) -> Decision:
+    """Keep only the copy an lt-redeliver-to header asks for (a replayed consumer dead letter)."""
+    if not isinstance(decision, Routed):
+        return decision
+    wanted = next((v for k, v in envelope.headers if k == REDELIVER_TO), None)
+    if wanted is None:
+        return decision
+    endpoint = wanted.decode("utf-8", "replace")
+    kept = tuple(d for d in decision.deliveries if d.endpoint_id == endpoint)
+    if not kept:
+        return Rejected(
+            "redeliver-nowhere",
+            "RedeliverNowhere",
+            f"{REDELIVER_TO} names endpoint {endpoint!r}, which the event does not address",
+            decision.event_type,
+            decision.event_id,
+            decision.sender,
+        )
+    return replace(decision, deliveries=kept)
+
+
 class Router:
     """Decide each record's route from the contract and the current directory."""
 
@@ -101,8 +127,10 @@ class Router:
         except BadHeaders as exc:
             return Rejected("header-mismatch", type(exc).__name__, str(exc), event_type, event_id)
         if decoded.event_type is EventType.STATUS:
-            return self._status(decoded, headers, directory)
-        return self._addressed(decoded, headers, directory)
+            decision = self._status(decoded, headers, directory)
+        else:
+            decision = self._addressed(decoded, headers, directory)
+        return _narrowed(decision, envelope)
 
     def _addressed(self, decoded: Decoded, headers: EventHeaders, directory: Directory) -> Decision:
         record = decoded.record

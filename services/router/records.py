@@ -21,7 +21,7 @@ from lienthong.router.decide import Delivery, Rejected, Routed
 # Statuses the axis itself issues get ids derived from the event they answer, so re-processing a
 # batch after an aborted transaction yields the same event id, not a second status.
 _AXIS_NAMESPACE = uuid.UUID("1c6f0a52-3a39-4a4e-9b7c-4c1e2f1b6a01")
-_ROUTING_HEADERS = (h.RECIPIENTS, h.ROUTED_AT)
+_ROUTING_HEADERS = (h.RECIPIENTS, h.ROUTED_AT, h.REDELIVER_TO)
 _ROUTED_AT_BYTES = 64  # the lt-routed-at header, with room to spare
 
 

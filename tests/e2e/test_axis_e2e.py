@@ -29,6 +29,7 @@ from lienthong.demo.stack import Stack
 from lienthong.devtools.ports import free_port
 from lienthong.directory.loader import load_directory
 from lienthong.plumbing.kafka_confluent import make_admin
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings, TopicSettings
 from lienthong.plumbing.topics import apply_topics, plan_topics
 from lienthong.producer.client import Publisher
@@ -89,7 +90,9 @@ def _wait_sql(url: str, query: str, expected: int, timeout_s: float) -> int:
 
 
 @pytest.fixture
-def axis(kafka_bootstrap: str, postgres: LocalPostgres, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def axis(
+    kafka_admin: KafkaSettings, postgres: LocalPostgres, tmp_path: Path
+) -> Iterator[dict[str, Any]]:
     prefix = unique_name("e2e")
     directory_path = tmp_path / "directory.yaml"
     _directory(directory_path, prefix, fixed=False)
@@ -98,13 +101,13 @@ def axis(kafka_bootstrap: str, postgres: LocalPostgres, tmp_path: Path) -> Itera
     )
     directory = load_directory(directory_path)
     apply_topics(
-        make_admin(KafkaSettings(bootstrap=kafka_bootstrap)),
+        make_admin(kafka_admin),
         plan_topics(topics, directory.endpoints.values()),
     )
     stores = {e: postgres.create_database(unique_name(e).replace("-", "_")) for e in CONSUMERS}
     env = {
         **inherited_env(),  # the test's settings only, whatever the developer's shell exports
-        "LIENTHONG_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        **environment(kafka_admin),
         "LIENTHONG_DIRECTORY_PATH": str(directory_path),
         "LIENTHONG_TOPICS_INBOUND": topics.inbound,
         "LIENTHONG_TOPICS_DLQ": topics.dlq,
@@ -154,7 +157,7 @@ def axis(kafka_bootstrap: str, postgres: LocalPostgres, tmp_path: Path) -> Itera
             "directory": directory_path,
             "prefix": prefix,
             "topics": topics,
-            "bootstrap": kafka_bootstrap,
+            "kafka": kafka_admin,
         }
     finally:
         codes = stack.stop()
@@ -195,7 +198,7 @@ def test_a_thousand_broadcasts_arrive_once_with_every_receipt_and_dlq_replay(
         to_json(examples.document(event_id=uuid4(), number=str(20_000 + i), recipients=(MISSING,)))
         for i in range(UNROUTABLE)
     ]
-    with Publisher(KafkaSettings(bootstrap=axis["bootstrap"]), topic=axis["topics"].inbound) as pub:
+    with Publisher(axis["kafka"], topic=axis["topics"].inbound) as pub:
         for record in unroutable:  # straight to Kafka: the API would refuse them (422)
             pub.publish("document", record)
 
@@ -221,7 +224,7 @@ def test_a_thousand_broadcasts_arrive_once_with_every_receipt_and_dlq_replay(
     rejected = _sql(vpcp, "select count(*) from lt_statuses where status_code = '02'")[0][0]
     assert rejected == UNROUTABLE
 
-    dead = read_committed(axis["bootstrap"], [axis["topics"].dlq], UNROUTABLE, timeout_s=60)
+    dead = read_committed(axis["kafka"], [axis["topics"].dlq], UNROUTABLE, timeout_s=60)
     assert len(dead) == UNROUTABLE
     assert Counter(dict(d.headers)[h.DLQ_REASON] for d in dead) == {b"unknown-recipient": 20}
     assert {dict(d.headers)[h.EVENT_ID].decode() for d in dead} == {

@@ -244,3 +244,29 @@ def test_a_copy_too_large_for_kafka_is_parked_without_its_value() -> None:
     letter = dead_letter(padded, rejected, "lienthong.dlq", 0)
     assert letter.value == b""
     assert dict(letter.headers)["lt-dlq-reason"] == b"too-large"
+
+
+def _redelivered(endpoint: str, **changes: Any) -> Envelope:
+    plain = envelope(**changes)  # the replayed record: its original headers, no routing
+    return replace(plain, headers=(*plain.headers, (h.REDELIVER_TO, endpoint.encode())))
+
+
+def test_a_replayed_consumer_dead_letter_is_routed_afresh_to_its_endpoint_only() -> None:
+    decision = ROUTER.decide(_redelivered("tp-ha-noi", recipients=["all-provinces"]), DIRECTORY)
+    assert isinstance(decision, Routed)
+    assert [d.endpoint_id for d in decision.deliveries] == ["tp-ha-noi"]
+
+
+def test_a_redelivery_never_reaches_an_endpoint_the_event_does_not_address() -> None:
+    decision = ROUTER.decide(_redelivered("bo-nganh", recipients=["000.00.00.H41"]), DIRECTORY)
+    assert isinstance(decision, Rejected)
+    assert decision.reason == "redeliver-nowhere"
+    assert "names endpoint 'bo-nganh', which the event does not address" in decision.detail
+
+
+def test_a_redelivery_is_checked_like_any_event() -> None:
+    # A province may not broadcast to every province: the header does not exempt it.
+    record = examples.document(event_id=uuid4(), sender="000.00.00.H41")
+    decision = ROUTER.decide(_redelivered("tp-ha-noi", record=record), DIRECTORY)
+    assert isinstance(decision, Rejected)
+    assert decision.reason == "policy-violation"
