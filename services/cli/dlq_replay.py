@@ -68,9 +68,9 @@ def dlq_replay(
     stage router: to the inbound topic, also minus lt-recipients and lt-routed-at, to be
     routed afresh with the current directory.
 
-    stage consumer: back to the delivery topic it was read from, routing headers kept, for
-    that endpoint's consumers alone (on the inbound topic the event would be routed again to
-    every endpoint it went to, not just the one that failed).
+    stage consumer: to the inbound topic too, minus the routing headers, with lt-redeliver-to
+    naming the endpoint it failed at: the router checks it again and delivers that
+    endpoint's copy alone (only the router writes delivery topics).
 
     Any other stage, or an empty value: skipped, with the reason.
 
@@ -87,13 +87,13 @@ def dlq_replay(
     settings = runtime.settings
     known_topics = functools.cache(
         lambda: {
-            e.delivery_topic(settings.topics.delivery_prefix)
+            e.delivery_topic(settings.topics.delivery_prefix): e.id
             for e in runtime.load_directory().endpoints.values()
         }
     )
 
-    def is_delivery_topic(topic: str) -> bool:
-        return topic.startswith(settings.topics.delivery_prefix) or topic in known_topics()
+    def endpoint_of(topic: str) -> str | None:
+        return known_topics().get(topic)
 
     with one_line_failure(), TopicReader(settings.kafka, timeout_s=timeout) as reader:
         replay_log = KafkaReplayLog.for_settings(
@@ -109,7 +109,7 @@ def dlq_replay(
                 replay_log=replay_log,
                 publisher=KafkaReplayPublisher(writer, replay_log.topic),
                 inbound=settings.topics.inbound,
-                is_delivery_topic=is_delivery_topic,
+                endpoint_of=endpoint_of,
                 dry_run=dry_run,
             )
         finally:

@@ -67,7 +67,7 @@ def replay_dead_letters(
     replay_log: ReplayLogTopic,
     publisher: ReplayPublisher,
     inbound: str,
-    is_delivery_topic: Callable[[str], bool],
+    endpoint_of: Callable[[str], str | None],
     dry_run: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> ReplayPlan:
@@ -79,7 +79,7 @@ def replay_dead_letters(
     records = dead_letters.snapshot()
     _check_offsets(selection.offsets, records)
     chosen = [r for r in records if selection.matches(r)]
-    plan = plan_replay(chosen, log, inbound=inbound, is_delivery_topic=is_delivery_topic)
+    plan = plan_replay(chosen, log, inbound=inbound, endpoint_of=endpoint_of)
     if plan.republish and not dry_run:
         now_ms = int(clock() * 1000)
         publisher.publish(plan.republish, [item.marker(now_ms) for item in plan.republish])

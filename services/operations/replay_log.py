@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
+from lienthong.contract.headers import REDELIVER_TO
 from lienthong.operations.deadletters import (
     CONSUMER_STAGE,
     ROUTER_STAGE,
@@ -136,30 +137,32 @@ def plan_replay(
     log: ReplayLog,
     *,
     inbound: str,
-    is_delivery_topic: Callable[[str], bool],
+    endpoint_of: Callable[[str], str | None],
 ) -> ReplayPlan:
     """Decide, for each selected record in DLQ order, whether and where it is published again.
 
-    Router dead letters go back to `inbound`, to be routed afresh. Consumer dead letters go
-    back to the delivery topic they were read from, routing headers kept: on inbound they
-    would be routed again to every endpoint of the event, not just the one that failed.
+    Everything goes back to `inbound`, where the router checks it again: only the router
+    writes delivery topics. Router dead letters are routed afresh. A consumer dead letter
+    carries lt-redeliver-to, the endpoint of the delivery topic it was read from (by
+    `endpoint_of`), so the router delivers that endpoint's copy only, not one to every
+    endpoint of the event again.
     """
     republish: list[Republish] = []
     skipped: list[Skipped] = []
     planned = ReplayLog()
     for record in records:
-        why = _why_not(record, log, planned, is_delivery_topic)
+        why = _why_not(record, log, planned, endpoint_of)
         if why is not None:
             skipped.append(Skipped(record, why))
             continue
-        if record.stage == ROUTER_STAGE:
-            topic, keep_routing = inbound, False
-        else:
-            assert record.source is not None  # _why_not refuses a consumer record without one
-            topic, keep_routing = record.source.topic, True
         env = record.envelope
-        headers = original_headers(env.headers, keep_routing=keep_routing)
-        item = Republish(record, topic, env.key, env.value or b"", headers)
+        headers = original_headers(env.headers, keep_routing=False)
+        if record.stage != ROUTER_STAGE:
+            assert record.source is not None  # _why_not refuses a consumer record without one
+            endpoint = endpoint_of(record.source.topic)
+            assert endpoint is not None  # _why_not refuses one from no delivery topic
+            headers = (*headers, (REDELIVER_TO, endpoint.encode()))
+        item = Republish(record, inbound, env.key, env.value or b"", headers)
         republish.append(item)
         planned.add(item.marker(0))
     return ReplayPlan(tuple(republish), tuple(skipped))
@@ -169,7 +172,7 @@ def _why_not(
     record: DeadLetterRecord,
     log: ReplayLog,
     planned: ReplayLog,
-    is_delivery_topic: Callable[[str], bool],
+    endpoint_of: Callable[[str], str | None],
 ) -> str | None:
     done = log.replayed(record)
     if done is not None:
@@ -180,10 +183,10 @@ def _why_not(
         return f"same source as {twin.dlq}, replayed with it"
     if not record.envelope.value:
         return "empty value: nothing to publish again"
-    return _no_target(record, is_delivery_topic)
+    return _no_target(record, endpoint_of)
 
 
-def _no_target(record: DeadLetterRecord, is_delivery_topic: Callable[[str], bool]) -> str | None:
+def _no_target(record: DeadLetterRecord, endpoint_of: Callable[[str], str | None]) -> str | None:
     """Return why the record has nowhere to go back to, or None."""
     if record.stage == ROUTER_STAGE:
         return None
@@ -191,6 +194,6 @@ def _no_target(record: DeadLetterRecord, is_delivery_topic: Callable[[str], bool
         return f"stage {record.stage!r}: only router and consumer dead letters are replayed"
     if record.source is None:
         return "consumer dead letter without lt-source-* headers: its delivery topic is unknown"
-    if not is_delivery_topic(record.source.topic):
+    if endpoint_of(record.source.topic) is None:
         return f"source {record.source.topic} is not a delivery topic of this deployment"
     return None

@@ -102,7 +102,7 @@ def test_replay_lines_say_what_was_published_and_what_was_skipped() -> None:
         read_dead_letter(dlq(0, OUT.value, "unknown-recipient")),
         read_dead_letter(dlq(1, b"", "empty-value")),
     ]
-    plan = plan_replay(records, ReplayLog(), inbound="lt.inbound", is_delivery_topic=lambda _: True)
+    plan = plan_replay(records, ReplayLog(), inbound="lt.inbound", endpoint_of=lambda _: "vpcp")
     lines = replay_lines(plan, dry_run=True)
     assert lines[0] == f"would replay 0:0  unknown-recipient  {OUT.event_id}  -> lt.inbound"
     assert lines[1] == "skipped      0:1  empty value: nothing to publish again"

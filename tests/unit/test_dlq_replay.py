@@ -92,7 +92,9 @@ class FakeCluster:
             replay_log=self,
             publisher=self,
             inbound=INBOUND,
-            is_delivery_topic=lambda topic: topic.startswith("lt.deliver."),
+            endpoint_of=lambda topic: (
+                topic.removeprefix("lt.deliver.") if topic.startswith("lt.deliver.") else None
+            ),
             dry_run=dry_run,
             clock=lambda: 1795681900.0,
         )
@@ -123,13 +125,15 @@ def test_a_router_dead_letter_goes_back_to_inbound_as_the_publisher_sent_it() ->
     assert republished == [item]
 
 
-def test_a_consumer_dead_letter_goes_back_to_its_delivery_topic_with_its_routing() -> None:
+def test_a_consumer_dead_letter_goes_back_to_inbound_for_its_endpoint_only() -> None:
     record = letter(0, stage="consumer", reason="invalid-business", source=(DELIVERY, 1, 9))
     cluster = FakeCluster([record])
     cluster.replay()
     [item] = cluster.published
-    assert item.topic == DELIVERY
-    assert item.headers[-2:] == ROUTING
+    assert item.topic == INBOUND  # only the router writes delivery topics: it checks it again
+    endpoint = DELIVERY.removeprefix("lt.deliver.")
+    assert item.headers[-1] == (h.REDELIVER_TO, endpoint.encode())
+    assert not any(name in dict(ROUTING) for name, _ in item.headers)  # the router's word goes
     assert not any(name.startswith(("lt-dlq-", "lt-source-")) for name, _ in item.headers)
 
 
