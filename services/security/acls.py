@@ -100,9 +100,7 @@ def _deny_overlaps(owners: dict[_Resource, str]) -> set[Acl]:
     for (resource_type, _, prefix), who in prefixes:
         for (other_type, pattern, name), other in owners.items():
             if other != who and other_type == resource_type and name.startswith(prefix):
-                denied.add(
-                    Acl(who, resource_type, pattern, name, Operation.ALL, Permission.DENY)
-                )
+                denied.add(Acl(who, resource_type, pattern, name, Operation.ALL, Permission.DENY))
     return denied
 
 
@@ -150,9 +148,7 @@ def _operator(plan: _Plan, settings: Settings) -> None:
     plan.allow(OPERATOR, TOPIC, topics.inbound, WRITE)
     plan.allow(OPERATOR, TXN, names.replay_transaction(settings), WRITE, DESCRIBE, owned=True)
     # Its readers join no group and commit nothing: DESCRIBE (to find the coordinator).
-    plan.allow(
-        OPERATOR, GROUP, names.OPERATOR_GROUP_PREFIX, DESCRIBE, pattern=PREFIXED, owned=True
-    )
+    plan.allow(OPERATOR, GROUP, names.OPERATOR_GROUP_PREFIX, DESCRIBE, pattern=PREFIXED, owned=True)
 
 
 def _endpoint(plan: _Plan, endpoint: Endpoint, settings: Settings) -> None:
@@ -178,9 +174,7 @@ def _reader(plan: _Plan, reader: Reader, directory: Directory, settings: Setting
 
 def _groups(plan: _Plan, user: str, name: str, settings: Settings) -> None:
     plan.allow(user, GROUP, names.consumer_group(settings, name), READ, owned=True)
-    plan.allow(
-        user, GROUP, names.client_groups(settings, name), READ, pattern=PREFIXED, owned=True
-    )
+    plan.allow(user, GROUP, names.client_groups(settings, name), READ, pattern=PREFIXED, owned=True)
 
 
 def diff(wanted: Iterable[Acl], existing: Iterable[Acl]) -> tuple[frozenset[Acl], frozenset[Acl]]:

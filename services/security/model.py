@@ -64,7 +64,7 @@ class Acl:
             return False
         if self.pattern is Pattern.PREFIXED:
             return name.startswith(self.name)
-        return name == self.name or self.name == "*"
+        return self.name in (name, "*")
 
     def __str__(self) -> str:
         pattern = " (prefix)" if self.pattern is Pattern.PREFIXED else ""
