@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -20,6 +18,7 @@ from confluent_kafka.admin import ResourceType as KafkaResourceType
 
 from lienthong.security.acls import diff
 from lienthong.security.errors import BrokerError
+from lienthong.security.futures import wait
 from lienthong.security.model import Acl, Operation, Pattern, Permission, ResourceType
 
 _RESOURCE_TYPES = {
@@ -122,7 +121,7 @@ def acl_of(bound: AclBinding) -> Acl | None:
 def read_acls(admin: AclAdmin, *, timeout_s: float) -> tuple[frozenset[Acl], int]:
     """Return every ACL on the cluster, and how many bindings could not be expressed."""
     future = admin.describe_acls(_EVERY_ACL, request_timeout=timeout_s)
-    bindings = _result(future, timeout_s, "read the cluster's ACLs")
+    bindings = wait(future, timeout_s, "read the cluster's ACLs")
     acls = [acl_of(b) for b in bindings]
     return frozenset(a for a in acls if a is not None), sum(a is None for a in acls)
 
@@ -136,7 +135,7 @@ def create_acls(admin: AclAdmin, acls: Iterable[Acl], *, timeout_s: float) -> No
     failures = []
     for bound, future in futures.items():
         try:
-            _result(future, timeout_s, f"create {wanted[bound]}")
+            wait(future, timeout_s, f"create {wanted[bound]}")
         except BrokerError as exc:
             failures.extend(exc.lines)
     if failures:
@@ -152,7 +151,7 @@ def delete_acls(admin: AclAdmin, acls: Iterable[Acl], *, timeout_s: float) -> No
     failures = []
     for matched, future in futures.items():
         try:
-            _result(future, timeout_s, f"delete {filters[matched]}")
+            wait(future, timeout_s, f"delete {filters[matched]}")
         except BrokerError as exc:
             failures.extend(exc.lines)
     if failures:
@@ -172,23 +171,3 @@ def apply_acls(
         create_acls(admin, to_create, timeout_s=timeout_s)
         delete_acls(admin, to_delete, timeout_s=timeout_s)
     return AclChanges(to_create, to_delete, len(planned) - len(to_create), unreadable)
-
-
-def _result(future: Future[Any], timeout_s: float, doing: str) -> Any:
-    """Wait for an admin future; raise BrokerError naming what was being done and why not."""
-    try:
-        # librdkafka fails the request itself at its request timeout; this bound is a backstop.
-        return future.result(timeout=timeout_s + 5)
-    except KafkaException as exc:
-        raise BrokerError(f"cannot {doing}: {_reason(exc)}") from None
-    except concurrent.futures.TimeoutError:
-        raise BrokerError(f"cannot {doing}: timed out after {timeout_s:.0f} s") from None
-
-
-def _reason(exc: KafkaException) -> str:
-    error = exc.args[0] if exc.args else None
-    if not isinstance(error, KafkaError):
-        return str(exc)
-    if error.code() == KafkaError._TIMED_OUT:
-        return "timed out"
-    return f"{error.str()} ({error.name()})"
