@@ -69,6 +69,7 @@ class Reader:
     endpoints: tuple[str, ...] | None  # None: every endpoint of the directory
     dead_letters: bool = False
     where: str = "<access>"  # `file:line` of its entry, for messages
+    description: str = ""
 
     def reads(self, directory: Directory) -> tuple[str, ...]:
         """Return the sorted ids of the endpoints whose delivery topics it reads."""
@@ -114,7 +115,10 @@ def parse_access(text: str, source: str = "<access>") -> Access:
             message = f"duplicate reader {entry.name!r}: first at line {first[entry.name]}"
             problems.append(Problem(source, line, message))
         first.setdefault(entry.name, line)
-        readers.append(Reader(entry.name, entry.endpoints, entry.dead_letters, f"{source}:{line}"))
+        where_ = f"{source}:{line}"
+        readers.append(
+            Reader(entry.name, entry.endpoints, entry.dead_letters, where_, entry.description)
+        )
     if problems:
         raise AccessFileError(str(p) for p in problems)
     return Access(tuple(readers), source)
