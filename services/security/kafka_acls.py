@@ -47,16 +47,14 @@ _EVERY_ACL = AclBindingFilter(
 class AclAdmin(Protocol):
     """The part of confluent-kafka's AdminClient this module uses (a port, for fakes)."""
 
-    def describe_acls(self, acl_binding_filter: AclBindingFilter, /, **kwargs: Any) -> Future[Any]:
+    def describe_acls(self, acl_binding_filter: AclBindingFilter, **kwargs: Any) -> Future[Any]:
         """Return a future of every binding the filter matches."""
 
-    def create_acls(
-        self, acls: list[AclBinding], /, **kwargs: Any
-    ) -> dict[AclBinding, Future[Any]]:
+    def create_acls(self, acls: list[AclBinding], **kwargs: Any) -> dict[AclBinding, Future[Any]]:
         """Return a future per binding created."""
 
     def delete_acls(
-        self, acl_binding_filters: list[AclBindingFilter], /, **kwargs: Any
+        self, acl_binding_filters: list[AclBindingFilter], **kwargs: Any
     ) -> dict[AclBindingFilter, Future[Any]]:
         """Return a future per filter of the bindings it deleted."""
 

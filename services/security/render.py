@@ -100,8 +100,9 @@ _NAMES = """\
   transactional id `{replay_id}`, and the groups `{ops_groups}*` its readers never join.
 
 Only the router writes delivery topics (every topic beginning `{prefix}`, and any override
-elsewhere), so `lienthong replay --endpoint` must run as the router or an administrator. A
-DLQ replay re-sends into `{inbound}` only, where the router checks it again.
+elsewhere), so `lienthong replay --endpoint`, which copies records onto a delivery topic, is
+for an administrator (`lt-admin`). A DLQ replay re-sends into `{inbound}` only, where the
+router checks it again.
 
 DESCRIBE comes with READ and WRITE, and Kafka 4 grants an idempotent producer's
 IDEMPOTENT_WRITE to any principal that may WRITE a topic: neither is listed apart. Health

@@ -33,12 +33,12 @@ class ScramAdmin(Protocol):
     """The part of confluent-kafka's AdminClient this module uses (a port, for fakes)."""
 
     def describe_user_scram_credentials(
-        self, users: list[str] | None = None, /, **kwargs: Any
+        self, users: list[str] | None = None, **kwargs: Any
     ) -> Future[Any] | dict[str, Future[Any]]:
         """Return a future of every user's credentials (users=None)."""
 
     def alter_user_scram_credentials(
-        self, alterations: list[UserScramCredentialAlteration], /, **kwargs: Any
+        self, alterations: list[UserScramCredentialAlteration], **kwargs: Any
     ) -> dict[str, Future[Any]]:
         """Return a future per user altered."""
 

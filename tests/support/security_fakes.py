@@ -60,7 +60,7 @@ class FakeAdmin:
     def _unreachable(self) -> Future[Any]:
         return failed(KafkaError._TRANSPORT, "Local: Broker transport failure")
 
-    def describe_acls(self, acl_binding_filter: AclBindingFilter, /, **kwargs: Any) -> Future[Any]:
+    def describe_acls(self, acl_binding_filter: AclBindingFilter, **kwargs: Any) -> Future[Any]:
         self._called("describe_acls", kwargs)
         assert acl_binding_filter.restype == ResourceType.ANY, "reads every ACL"
         if self.down:
@@ -68,7 +68,7 @@ class FakeAdmin:
         return done(sorted(self.bindings, key=str))
 
     def create_acls(
-        self, acls: list[AclBinding], /, **kwargs: Any
+        self, acls: list[AclBinding], **kwargs: Any
     ) -> dict[AclBinding, Future[Any]]:
         self._called("create_acls", kwargs)
         out = {}
@@ -84,7 +84,7 @@ class FakeAdmin:
         return out
 
     def delete_acls(
-        self, acl_binding_filters: list[AclBindingFilter], /, **kwargs: Any
+        self, acl_binding_filters: list[AclBindingFilter], **kwargs: Any
     ) -> dict[AclBindingFilter, Future[Any]]:
         self._called("delete_acls", kwargs)
         out = {}
@@ -100,7 +100,7 @@ class FakeAdmin:
         return out
 
     def describe_user_scram_credentials(
-        self, users: list[str] | None = None, /, **kwargs: Any
+        self, users: list[str] | None = None, **kwargs: Any
     ) -> Future[Any] | dict[str, Future[Any]]:
         self._called("describe_user_scram_credentials", kwargs)
         assert users is None, "describes every user"
@@ -111,7 +111,7 @@ class FakeAdmin:
         )
 
     def alter_user_scram_credentials(
-        self, alterations: list[UserScramCredentialAlteration], /, **kwargs: Any
+        self, alterations: list[UserScramCredentialAlteration], **kwargs: Any
     ) -> dict[str, Future[Any]]:
         self._called("alter_user_scram_credentials", kwargs)
         out: dict[str, Future[Any]] = {}
