@@ -30,6 +30,8 @@ _COMMANDS = {
     "dlq": ("lienthong.cli.dlq", "dlq_group"),
     "replay": ("lienthong.cli.replay", "replay_command"),
     "subscribe": ("lienthong.cli.subscribe", "subscribe_command"),
+    "acls": ("lienthong.cli.acls", "acls_group"),
+    "users": ("lienthong.cli.users", "users_group"),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +22,7 @@ _SCALAR_TAGS = frozenset(_TAG + name for name in ("null", "bool", "int", "float"
 _COLLECTION_TAGS = frozenset((_TAG + "seq", _TAG + "map"))
 _MAX_DEPTH = 8  # the format nests four levels; anything deeper is an alias loop or a mistake
 
+M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]  # a place in the file, as pydantic reports it: ("agencies", 3, "code")
 
 
@@ -129,6 +130,13 @@ def _step(node: Node, step: str | int) -> tuple[int, Node] | None:
 
 def read_spec(text: str, source: str) -> tuple[DirectorySpec, Locator]:
     """Parse and type-check a directory file; raise DirectoryError listing every problem."""
+    return read_model(text, source, DirectorySpec)
+
+
+def read_model(text: str, source: str, model: type[M]) -> tuple[M, Locator]:
+    """Parse a YAML file strictly into `model`; raise DirectoryError listing every problem."""
+    # Shared with the access file (lienthong.security.access): the same duplicate-key, tag
+    # and depth checks, and the same `file:line: message` problems.
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -143,7 +151,7 @@ def read_spec(text: str, source: str) -> tuple[DirectorySpec, Locator]:
         raise DirectoryError(problems)
     where = Locator(root)
     try:
-        return DirectorySpec.model_validate(data), where
+        return model.model_validate(data), where
     except ValidationError as exc:
         raise DirectoryError(
             Problem(source, where.line(*error["loc"]), _message(error))

@@ -1,0 +1,1 @@
+"""Who may do what on the cluster: principals, ACLs and SCRAM users derived from the directory."""
