@@ -67,9 +67,7 @@ class FakeAdmin:
             return self._unreachable()
         return done(sorted(self.bindings, key=str))
 
-    def create_acls(
-        self, acls: list[AclBinding], **kwargs: Any
-    ) -> dict[AclBinding, Future[Any]]:
+    def create_acls(self, acls: list[AclBinding], **kwargs: Any) -> dict[AclBinding, Future[Any]]:
         self._called("create_acls", kwargs)
         out = {}
         for binding in acls:

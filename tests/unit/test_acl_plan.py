@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from lienthong.consumer.bootstrap import ARCHIVE
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory, Endpoint
+from lienthong.operations import kafka_read
 from lienthong.operations.kafka_replay import replay_log_topic, replay_transactional_id
 from lienthong.plumbing.settings import RouterSettings, Settings, TopicSettings
 from lienthong.router.bootstrap import transactional_id
@@ -26,6 +28,7 @@ from lienthong.security.principals import (
     principal,
     reader_user,
 )
+from lienthong.subscriber import Subscriber
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "deploy" / "directory.example.yaml"
@@ -307,3 +310,12 @@ def test_plan_is_deterministic_and_takes_no_agency_into_account() -> None:
     one = plan_acls(directory_of("a", "b"), Settings(), NO_ACCESS)
     two = plan_acls(directory_of("b", "a"), Settings(), NO_ACCESS)
     assert one == two
+
+
+def test_names_built_inline_by_the_services_are_the_planned_ones() -> None:
+    # TopicReader and Subscriber build these names inline, with nothing to call: read them
+    # from the source, so that renaming one there fails here rather than on a secured broker.
+    reader = inspect.getsource(kafka_read.TopicReader)
+    assert f'f"{names.OPERATOR_GROUP_PREFIX}{{uuid.uuid4()' in reader
+    subscriber = inspect.getsource(Subscriber)
+    assert f'f"{names.CLIENT_DEAD_LETTER_PREFIX}{{group_id}}"' in subscriber
