@@ -57,9 +57,11 @@ from lienthong.consumer.store.store import Store
 from lienthong.contract import examples
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import EventType, SchemaStore
+from lienthong.devtools.kafka import settings_for
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
 from lienthong.plumbing.kafka_confluent import make_admin
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import Settings, TopicSettings
 from lienthong.plumbing.topics import apply_topics, plan_topics
 from tests.support.api import EXAMPLE_DIRECTORY
@@ -127,7 +129,7 @@ def build_world(bootstrap: str, workdir: Path) -> World:
     base = Settings.from_env()
     settings = base.model_copy(
         update={
-            "kafka": base.kafka.model_copy(update={"bootstrap": bootstrap}),
+            "kafka": settings_for(bootstrap),
             "topics": TopicSettings(
                 inbound=f"{prefix}.inbound",
                 dlq=f"{prefix}.dlq",
@@ -157,7 +159,7 @@ def preload(world: World, count: int) -> int:
 
 def premap(world: World, count: int) -> list[Mapped]:
     """Read the delivered records back and map them as the sink does (for the ceilings)."""
-    envelopes = read_committed(world.settings.kafka.bootstrap, [world.topic], count, settle_s=0)
+    envelopes = read_committed(world.settings.kafka, [world.topic], count, settle_s=0)
     codec = Codec(SchemaStore.from_package())
     now = datetime.now(UTC)
     receipts = world.receipts()
@@ -169,7 +171,7 @@ def consumer_env(world: World, url: str, port: int) -> dict[str, str]:
     s = world.settings
     return {
         **inherited_env(),
-        "LIENTHONG_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
+        **environment(s.kafka),
         "LIENTHONG_TOPICS_INBOUND": s.topics.inbound,
         "LIENTHONG_TOPICS_DLQ": s.topics.dlq,
         "LIENTHONG_TOPICS_DELIVERY_PREFIX": s.topics.delivery_prefix,

@@ -49,7 +49,9 @@ from lienthong.contract.codec import Codec
 from lienthong.contract.jsonform import to_json
 from lienthong.contract.outgoing import Outgoing, prepare
 from lienthong.contract.schemas import EventType, SchemaStore
+from lienthong.devtools.kafka import settings_for
 from lienthong.plumbing.kafka_confluent import make_producer
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings, Settings
 from lienthong.producer.client import Publisher
 from lienthong.producer.errors import ProducerError
@@ -177,8 +179,8 @@ class CpuWatch:
 
 
 def kafka_settings(bootstrap: str) -> KafkaSettings:
-    """Return the Kafka settings the served API gets: LIENTHONG_KAFKA_* and this broker."""
-    return Settings.from_env().kafka.model_copy(update={"bootstrap": bootstrap})
+    """Return the Kafka settings the served API gets: this broker's, with its credentials."""
+    return settings_for(bootstrap)
 
 
 def _percentiles(latencies: Sequence[float]) -> tuple[float | None, float | None]:
@@ -465,7 +467,7 @@ def serve_api(bootstrap: str, topic: str, log: Path) -> Iterator[Served]:
     port = free_port()
     env = {
         **inherited_env(),
-        "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
+        **environment(settings_for(bootstrap)),
         "LIENTHONG_TOPICS_INBOUND": topic,
         "LIENTHONG_DIRECTORY_PATH": str(EXAMPLE_DIRECTORY),
         "LIENTHONG_PRODUCER_HOST": "127.0.0.1",
@@ -726,7 +728,7 @@ def main() -> None:
         LocalKafka(home=Path(tmp) / "kafka") as broker,
     ):
         topic = unique_name("bench.inbound")
-        create_topics(broker.bootstrap, [topic], partitions=PARTITIONS)
+        create_topics(broker.admin_settings(), [topic], partitions=PARTITIONS)
         with serve_api(broker.bootstrap, topic, Path(tmp) / "api.log") as api:
             pids = {"api": api.pid, **({"broker": broker.pid} if broker.pid else {})}
             figures = run(broker.bootstrap, topic, api.url, plan, pids=pids, meter=meter)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lienthong.devtools.kafka import settings_for
+from lienthong.plumbing.kafka_security import java_properties
 from tests.support.environ import inherited_env
 from tests.support.kafka import KAFKA_SH
 
@@ -79,6 +81,9 @@ def producer_performance(
     """
     with tempfile.NamedTemporaryFile("wb", suffix=".payloads", delete=False) as file:
         file.write(b"\n".join(payloads) + b"\n")
+    security = tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False)  # noqa: SIM115
+    with security:
+        security.write(java_properties(settings_for(bootstrap)))
     props = [
         f"bootstrap.servers={bootstrap}",
         "acks=all",
@@ -93,11 +98,13 @@ def producer_performance(
             [
                 *("--topic", topic, "--num-records", str(records), "--throughput", "-1"),
                 *("--payload-file", file.name, "--producer-props", *props),
+                *("--producer.config", security.name),
             ],
             home=home,
         )
     finally:
         Path(file.name).unlink(missing_ok=True)
+        Path(security.name).unlink(missing_ok=True)
     found = _SENT.findall(out)
     if not found:
         raise RuntimeError(f"no summary in ProducerPerformance's output:\n{out[-2000:]}")
@@ -119,6 +126,7 @@ def consumer_performance(
     """
     with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as config:
         config.write("isolation.level=read_committed\nauto.offset.reset=earliest\n")
+        config.write(java_properties(settings_for(bootstrap)))
     try:
         out = run_class(
             "org.apache.kafka.tools.ConsumerPerformance",

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from bench.fanout import World, agency, build_world, group
 from lienthong.demo.stack import Service, Stack
+from lienthong.devtools.kafka import settings_for
 from lienthong.directory.loader import load_directory
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings
 from tests.support.api import auth, demo_key
 from tests.support.environ import inherited_env
@@ -125,7 +127,7 @@ def declare(axis: Axis, bootstrap: str, routers: int, log_dir: Path) -> Running:
     topics = axis.world.topics
     base = {
         **inherited_env(),
-        "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
+        **environment(settings_for(bootstrap)),
         "LIENTHONG_TOPICS_INBOUND": axis.inbound,
         "LIENTHONG_TOPICS_DLQ": topics.dlq,
         "LIENTHONG_TOPICS_DELIVERY_PREFIX": topics.delivery_prefix,

@@ -127,7 +127,7 @@ def measure_ceilings(
     meter.begin(f"ceilings: pre-loading {count:,} documents")
     loaded = documents(codec, fanout, count, doc_bytes)
     topic = create_topics(
-        bootstrap,
+        kafka_settings(bootstrap),
         f"{axis.inbound}.ceiling",
         partitions=axis.world.topics.inbound_partitions,
     )[0]

@@ -24,6 +24,8 @@ from bench.fanout import World
 from bench.ingest import Meter
 from bench.router import Figure, _committed, _end_offsets
 from bench.services import REPO_ROOT, CpuWatch, PidSource, Service, one, wait_for_log
+from lienthong.devtools.kafka import settings_for
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import Settings
 from tests.support.environ import inherited_env
 from tests.support.kafka import unique_name
@@ -112,7 +114,11 @@ def measure_quix(
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            env={**inherited_env(), "PYTHONPATH": str(REPO_ROOT)},
+            env={
+                **inherited_env(),
+                **environment(settings_for(bootstrap)),
+                "PYTHONPATH": str(REPO_ROOT),
+            },
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -32,6 +32,8 @@ from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
 from lienthong.directory.loader import load_directory
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_security import librdkafka_config
+from lienthong.plumbing.settings import Settings
 from lienthong.router.decide import Routed, Router
 from lienthong.router.records import OutRecord, copies, dead_letter, routed_at_header
 
@@ -67,8 +69,11 @@ def router_function(
 
 def build(args: argparse.Namespace) -> Any:
     """Build the application and its dataframe; return the application."""
+    # The broker's credentials come as the services' LIENTHONG_KAFKA_* settings do.
+    security = librdkafka_config(Settings.from_env().kafka)
     app = Application(
         broker_address=args.bootstrap,
+        consumer_extra_config=dict(security),
         consumer_group=args.group,
         auto_offset_reset="earliest",
         processing_guarantee="exactly-once",
@@ -79,6 +84,7 @@ def build(args: argparse.Namespace) -> Any:
         loglevel="WARNING",
         # As the services' producer where both have the setting (plumbing/kafka_confluent.py).
         producer_extra_config={
+            **security,
             "linger.ms": args.linger_ms,
             "compression.type": args.compression,
             "partitioner": "murmur2_random",

@@ -57,7 +57,9 @@ from bench.services import (
 from lienthong.contract import headers as h
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
-from lienthong.plumbing.kafka_confluent import make_consumer, make_producer
+from lienthong.devtools.kafka import settings_for
+from lienthong.plumbing.kafka_confluent import common_config, make_consumer, make_producer
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings, Settings
 from tests.support.environ import inherited_env
 from tests.support.kafka import LocalKafka, unique_name
@@ -110,13 +112,15 @@ class Plan:
 
 
 def kafka_settings(bootstrap: str) -> KafkaSettings:
-    """Return the Kafka settings the services get: LIENTHONG_KAFKA_* and this broker."""
-    return Settings.from_env().kafka.model_copy(update={"bootstrap": bootstrap})
+    """Return the Kafka settings the services get: this broker's, with its credentials."""
+    return settings_for(bootstrap)
 
 
 def _end_offsets(bootstrap: str, topic: str, group: str) -> tuple[Consumer, list[TopicPartition]]:
     """Return a watcher in `group` (it never joins) and the topic's partitions at their end."""
-    watcher = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    config = common_config(settings_for(bootstrap))
+    config.pop("statistics.interval.ms", None)
+    watcher = Consumer({**config, "group.id": group})
     partitions = watcher.list_topics(topic, timeout=10).topics[topic].partitions
     ends = []
     for p in sorted(partitions):
@@ -134,7 +138,7 @@ def router_env(bootstrap: str, world: World, fanout: int, group: str, port: int)
     """Return the environment of `lienthong router run` for one fan-out's input."""
     return {
         **inherited_env(),
-        "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
+        **environment(settings_for(bootstrap)),
         "LIENTHONG_TOPICS_INBOUND": world.inbound[fanout],
         "LIENTHONG_TOPICS_DLQ": world.topics.dlq,
         "LIENTHONG_TOPICS_DELIVERY_PREFIX": world.topics.delivery_prefix,

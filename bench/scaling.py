@@ -148,7 +148,9 @@ def routers_alone(
     meter.begin(f"routers alone: pre-loading {plan.router_docs:,} documents")
     loaded = documents(Codec(SchemaStore.from_package()), axis.fanout, plan.router_docs, 1024)
     topic = create_topics(
-        bootstrap, f"{axis.inbound}.routers", partitions=axis.world.topics.inbound_partitions
+        kafka_settings(bootstrap),
+        f"{axis.inbound}.routers",
+        partitions=axis.world.topics.inbound_partitions,
     )[0]
     preload(kafka_settings(bootstrap), topic, loaded.records)
     minimal = router_bench.measure_minimal(

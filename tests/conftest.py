@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lienthong.plumbing.settings import KafkaSettings
 from tests.support.kafka import LocalKafka, unique_name
 from tests.support.postgres import LocalPostgres
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 _MARKERS_BY_FIXTURE = {
     "kafka": "kafka",
     "kafka_bootstrap": "kafka",
+    "kafka_admin": "kafka",
     "postgres": "postgres",
     "postgres_url": "postgres",
 }
@@ -53,6 +55,16 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
 def kafka_bootstrap(kafka: LocalKafka) -> str:
     """The session broker's bootstrap servers, e.g. 127.0.0.1:21234."""
     return kafka.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_admin(kafka: LocalKafka) -> KafkaSettings:
+    """Client settings for the session broker's super user, lt-admin (SASL_SSL, SCRAM).
+
+    For the tests' own set-up and inspection; what a service may do as its own principal is
+    tested with the principals `lienthong acls apply` makes.
+    """
+    return kafka.admin_settings()
 
 
 @pytest.fixture(scope="session")

@@ -64,9 +64,14 @@ def build_consumer(
         topics = (directory.endpoint(endpoint_id).delivery_topic(prefix),)
         names = {code: agency.name for code, agency in directory.agencies.items()}
         served = frozenset(directory.agencies_at(endpoint_id))
-        receipts = Receipts(
-            settings.topics.inbound, lambda code: names.get(code, code), served.__contains__
-        )
+
+        def serves(code: str) -> bool:
+            # An agency this directory does not know yet may be one the router's newer
+            # directory added (the consumer reads its directory at start): only an agency it
+            # knows to be served by another endpoint is foreign.
+            return code in served or code not in names
+
+        receipts = Receipts(settings.topics.inbound, lambda code: names.get(code, code), serves)
     registry = registry or CollectorRegistry()
     metrics = ConsumerMetrics(registry)
     store = Store.open(config.database_url.get_secret_value())

@@ -54,8 +54,8 @@ class Receipts:
 
     `serves` tells whether the endpoint this consumer serves serves an agency (the directory
     says so): the recipients header is the router's word, and a record whose header names an
-    agency served elsewhere (or no agency at all) was not written by the router for this
-    endpoint. It is dead-lettered, never stored, and no receipt is sent in that agency's name.
+    agency served by another endpoint (or no agency at all) was not written by the router for
+    this endpoint. It is dead-lettered, never stored, and no receipt is sent in that agency's name.
     """
 
     inbound_topic: str

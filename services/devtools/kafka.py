@@ -26,6 +26,10 @@ KAFKA_SH = REPO_ROOT / "deploy" / "local" / "kafka.sh"
 # The super user kafka.sh creates (with the broker's own lt-broker) when it formats a data dir.
 ADMIN_USER = "lt-admin"
 
+# The brokers this process started, by bootstrap: benchmarks pass bootstrap strings around
+# and look up the administrator's credentials here (settings_for).
+_STARTED: dict[str, KafkaSettings] = {}
+
 # Exit status of `kafka.sh status` when no broker runs.
 STATUS_NOT_RUNNING = 3
 
@@ -170,6 +174,7 @@ class LocalKafka:
         fields = parse_fields(result.stdout)
         if fields.get("bootstrap") != self.bootstrap:
             raise KafkaScriptError(f"unexpected output of kafka.sh start: {result.stdout!r}")
+        _STARTED[self.bootstrap] = self.admin_settings()
         return self.bootstrap
 
     def stop(self) -> None:
@@ -213,6 +218,19 @@ class LocalKafka:
 
     def __repr__(self) -> str:
         return f"LocalKafka(bootstrap={self.bootstrap!r}, home={str(self._home)!r})"
+
+
+def settings_for(bootstrap: str) -> KafkaSettings:
+    """Return the administrator's settings of a broker this process started (benchmarks).
+
+    A broker started elsewhere is reached with the LIENTHONG_KAFKA_* settings instead.
+    """
+    known = _STARTED.get(bootstrap)
+    if known is not None:
+        return known
+    from lienthong.plumbing.settings import Settings  # noqa: PLC0415 - only when not ours
+
+    return Settings.from_env().kafka.model_copy(update={"bootstrap": bootstrap})
 
 
 def parse_fields(stdout: str) -> dict[str, str]:

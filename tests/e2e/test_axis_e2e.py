@@ -33,10 +33,12 @@ from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings, TopicSettings
 from lienthong.plumbing.topics import apply_topics, plan_topics
 from lienthong.producer.client import Publisher
+from lienthong.security.principals import API, OPERATOR, ROUTER, SUPER_USERS, endpoint_user
 from tests.support.api import EXAMPLE_DIRECTORY
 from tests.support.environ import inherited_env
 from tests.support.kafka import unique_name
 from tests.support.postgres import LocalPostgres
+from tests.support.principals import as_user, provision
 from tests.support.router import read_committed
 
 GROUP = "e2e-thirty"
@@ -112,15 +114,27 @@ def axis(
         "LIENTHONG_TOPICS_INBOUND": topics.inbound,
         "LIENTHONG_TOPICS_DLQ": topics.dlq,
         "LIENTHONG_TOPICS_DELIVERY_PREFIX": topics.delivery_prefix,
+        "LIENTHONG_ROUTER_GROUP_ID": f"{prefix}-router",
+        "LIENTHONG_CONSUMER_GROUP_PREFIX": f"{prefix}-consumer",
         "LIENTHONG_LOG_FORMAT": "json",
     }
+    # Every service as its own principal, with the ACLs the directory plans and no more.
+    secrets = tmp_path / "secrets"
+    provision(env, secrets)
+
+    def user(name: str) -> dict[str, str]:
+        return {
+            "LIENTHONG_KAFKA_SASL_USERNAME": name,
+            "LIENTHONG_KAFKA_SASL_PASSWORD_FILE": str(secrets / f"{name}.password"),
+        }
+
     stack = Stack(env, tmp_path / "logs")
     api = free_port()
     stack.add(
         "router",
         ["router", "run"],
         {
-            "LIENTHONG_ROUTER_GROUP_ID": f"{prefix}-router",
+            **user(ROUTER),
             "LIENTHONG_ROUTER_INSTANCE_ID": "e2e",
             "LIENTHONG_ROUTER_METRICS_PORT": str(router := free_port()),
             "LIENTHONG_ROUTER_DIRECTORY_CHECK_INTERVAL_S": "0.5",
@@ -134,8 +148,8 @@ def axis(
             f"consumer-{endpoint}",
             ["consumer", "run", "--endpoint", endpoint],
             {
+                **user(endpoint_user(endpoint)),
                 "LIENTHONG_CONSUMER_DATABASE_URL": stores[endpoint],
-                "LIENTHONG_CONSUMER_GROUP_PREFIX": f"{prefix}-consumer",
                 "LIENTHONG_CONSUMER_METRICS_PORT": str(port),
             },
             ready_port=port,
@@ -144,10 +158,18 @@ def axis(
     stack.add(
         "producer",
         ["producer", "serve"],
-        {"LIENTHONG_PRODUCER_PORT": str(api)},
+        {**user(API), "LIENTHONG_PRODUCER_PORT": str(api)},
         ready_port=api,
         ready_path="/readyz",
     )
+    # No service runs as a super user: each is one of the planned principals.
+    principals = {s.name: s.env["LIENTHONG_KAFKA_SASL_USERNAME"] for s in stack.services}
+    assert not set(principals.values()) & SUPER_USERS, principals
+    assert principals == {
+        "router": ROUTER,
+        "producer": API,
+        **{f"consumer-{e}": endpoint_user(e) for e in CONSUMERS},
+    }
     stack.start(lambda _: None, timeout_s=120)
     try:
         yield {
@@ -158,6 +180,13 @@ def axis(
             "prefix": prefix,
             "topics": topics,
             "kafka": kafka_admin,
+            "as_vpcp": kafka_admin.model_copy(
+                update={
+                    "sasl_username": endpoint_user("vpcp"),
+                    "sasl_password_file": secrets / f"{endpoint_user('vpcp')}.password",
+                }
+            ),
+            "operator_env": as_user(env, OPERATOR, secrets),
         }
     finally:
         codes = stack.stop()
@@ -198,7 +227,8 @@ def test_a_thousand_broadcasts_arrive_once_with_every_receipt_and_dlq_replay(
         to_json(examples.document(event_id=uuid4(), number=str(20_000 + i), recipients=(MISSING,)))
         for i in range(UNROUTABLE)
     ]
-    with Publisher(axis["kafka"], topic=axis["topics"].inbound) as pub:
+    # As the Government Office's endpoint: its principal may write inbound, nothing else.
+    with Publisher(axis["as_vpcp"], topic=axis["topics"].inbound) as pub:
         for record in unroutable:  # straight to Kafka: the API would refuse them (422)
             pub.publish("document", record)
 
@@ -234,9 +264,9 @@ def test_a_thousand_broadcasts_arrive_once_with_every_receipt_and_dlq_replay(
     # The fix: the agency joins the directory; the router reloads it; the DLQ is replayed.
     _directory(axis["directory"], axis["prefix"], fixed=True)
     time.sleep(2)  # the router checks the file every 0.5 s, between batches
-    first = _replay(axis["env"])
+    first = _replay(axis["operator_env"])  # replay runs as the operator, not a super user
     assert len(first["replayed"]) == UNROUTABLE, first
-    second = _replay(axis["env"])
+    second = _replay(axis["operator_env"])
     assert second["replayed"] == [], second  # recorded: a second replay does not double it
     assert len(second["skipped"]) == UNROUTABLE
     bo_nganh = stores["bo-nganh"]

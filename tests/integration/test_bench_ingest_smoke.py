@@ -25,7 +25,7 @@ def test_every_figure_is_measured_against_the_served_api(
     kafka: LocalKafka, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     topic = unique_name("bench.inbound")
-    create_topics(kafka_bootstrap, [topic], partitions=PARTITIONS)
+    create_topics(kafka.admin_settings(), [topic], partitions=PARTITIONS)
     plan = Plan(count=COUNT, seconds=30, batch=5, single_clients=(1, 4), batch_clients=2)
     with serve_api(kafka_bootstrap, topic, tmp_path / "api.log") as api:
         pids = {"api": api.pid, **({"broker": kafka.pid} if kafka.pid else {})}

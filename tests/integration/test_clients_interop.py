@@ -86,17 +86,17 @@ def _check_same(
 @pytest.mark.parametrize(
     "settings_for",
     [
-        lambda bootstrap: KafkaSettings(bootstrap=bootstrap, compression="lz4"),
-        lambda bootstrap: KafkaSettings(bootstrap=bootstrap, compression="none"),
+        lambda admin: admin.model_copy(update={"compression": "lz4"}),
+        lambda admin: admin.model_copy(update={"compression": "none"}),
     ],
     ids=["lz4", "uncompressed"],
 )
 def test_confluent_producer_to_kafka_python_consumer_and_back(
-    kafka_bootstrap: str, settings_for: Callable[[str], KafkaSettings]
+    kafka_admin: KafkaSettings, settings_for: Callable[[KafkaSettings], KafkaSettings]
 ) -> None:
-    settings = settings_for(kafka_bootstrap)
+    settings = settings_for(kafka_admin)
     one, two = unique_name("interop-a"), unique_name("interop-b")
-    create_topics(kafka_bootstrap, [one, two], partitions=PARTITIONS)
+    create_topics(kafka_admin, [one, two], partitions=PARTITIONS)
     sent = _events(40)
 
     producer = kafka_confluent.make_producer(settings)

@@ -21,6 +21,7 @@ from lienthong.contract import examples
 from lienthong.contract import headers as h
 from lienthong.contract.headers import EventHeaders
 from lienthong.contract.schemas import EventType
+from lienthong.plumbing.settings import KafkaSettings
 from tests.support.consumer import (
     ENDPOINT,
     RECIPIENTS,
@@ -45,8 +46,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def dep(kafka_bootstrap: str, store_url: str) -> Deployment:
-    return with_store(deploy(kafka_bootstrap), store_url)
+def dep(kafka_admin: KafkaSettings, store_url: str) -> Deployment:
+    return with_store(deploy(kafka_admin), store_url)
 
 
 def _url(dep: Deployment) -> str:
@@ -104,7 +105,7 @@ def _wait_for_progress(
 
 
 def _receipts_on_inbound(dep: Deployment, expected: int) -> Counter[str]:
-    records = read_committed(dep.bootstrap, [dep.settings.topics.inbound], expected, timeout_s=60)
+    records = read_committed(dep.kafka, [dep.settings.topics.inbound], expected, timeout_s=60)
     return Counter(EventHeaders.from_kafka(r.headers).event_id for r in records)
 
 
@@ -181,7 +182,7 @@ def test_poison_record_goes_to_the_dlq_and_the_records_after_it_persist(dep: Dep
     deliver(dep, after)
     with running_consumer(dep):
         counts = wait_for_events(_url(dep), 600)
-        dead = read_committed(dep.bootstrap, [dep.settings.topics.dlq], 1, timeout_s=30)
+        dead = read_committed(dep.kafka, [dep.settings.topics.dlq], 1, timeout_s=30)
     assert counts["lt_events"] == 600
     assert len(dead) == 1
     headers = dict(dead[0].headers)
@@ -202,7 +203,7 @@ def test_a_record_the_database_refuses_is_dead_lettered_and_its_batch_stored(
     deliver(dep, [*before, (EventType.DOCUMENT, poison), *after])
     with running_consumer(dep) as service:
         counts = wait_for_events(_url(dep), 400)
-        dead = read_committed(dep.bootstrap, [dep.settings.topics.dlq], 1, timeout_s=30)
+        dead = read_committed(dep.kafka, [dep.settings.topics.dlq], 1, timeout_s=30)
         refused = service.registry.get_sample_value(
             "lienthong_consumer_dlq_total", {"reason": "store-rejected"}
         )
@@ -239,6 +240,8 @@ def _described_lag(kafka: LocalKafka, group: str) -> dict[int, tuple[int, int]]:
         "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
         "--bootstrap-server",
         kafka.bootstrap,
+        "--command-config",
+        str(kafka.admin_properties),
         "--describe",
         "--group",
         group,
@@ -256,7 +259,7 @@ def _described_lag(kafka: LocalKafka, group: str) -> dict[int, tuple[int, int]]:
 def test_kafka_consumer_groups_describe_shows_the_consumers_lag(
     kafka: LocalKafka, tmp_path: Path
 ) -> None:
-    dep = with_store(deploy(kafka.bootstrap), f"sqlite:///{tmp_path / 'store.sqlite'}")
+    dep = with_store(deploy(kafka.admin_settings()), f"sqlite:///{tmp_path / 'store.sqlite'}")
     group = f"{dep.settings.consumer.group_prefix}-{ENDPOINT}"
     events = delivered_events(900)
     deliver(dep, events)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ from uuid import uuid4
 from lienthong.contract import examples
 from lienthong.contract.headers import EventHeaders
 from lienthong.contract.schemas import EventType
-from tests.support.kafka import REPO_ROOT
+from lienthong.plumbing.settings import KafkaSettings
+from tests.support.kafka import REPO_ROOT, kcat_environment, kcat_security
 from tests.support.router import deploy, publish, read_committed, running_router
 
 DOCS = REPO_ROOT / "docs" / "contract.md"
@@ -57,26 +59,29 @@ def _events() -> list[tuple[EventType, dict[str, Any]]]:
 
 
 def test_kcat_and_the_decoder_read_what_the_router_delivered(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_admin: KafkaSettings, tmp_path: Path
 ) -> None:
     assert shutil.which("kcat"), "kcat not found: deploy/local/system-deps.sh install"
-    dep = deploy(kafka_bootstrap)
+    dep = deploy(kafka_admin)
     topic = dep.delivery_topics()["vpcp"]
     events = _events()
-    publish(kafka_bootstrap, dep.settings.topics.inbound, events)
+    publish(kafka_admin, dep.settings.topics.inbound, events)
     with running_router(dep):
-        delivered = read_committed(kafka_bootstrap, [topic], len(events), settle_s=0.2)
+        delivered = read_committed(kafka_admin, [topic], len(events), settle_s=0.2)
     assert len(delivered) == len(events)
     decoder = tmp_path / "decode.py"
     decoder.write_text(_decoder(), encoding="utf-8")
     kcat = _kcat_command()
-    kcat = kcat.replace("127.0.0.1:9092", kafka_bootstrap).replace(
+    kcat = kcat.replace("127.0.0.1:9092", kafka_admin.bootstrap).replace(
         "lienthong.deliver.tinh-nghe-an", topic
     )
+    # The docs' command names the broker and the topic; the credentials are the reader's own.
+    kcat += " " + shlex.join(kcat_security(kafka_admin))
     pipeline = f"{kcat} | {shlex.quote(sys.executable)} -I {decoder} schemas/avro"
     done = subprocess.run(
         ["bash", "-o", "pipefail", "-c", pipeline],
         cwd=REPO_ROOT,
+        env={**os.environ, **kcat_environment(tmp_path / "librdkafka")},
         capture_output=True,
         text=True,
         timeout=60,

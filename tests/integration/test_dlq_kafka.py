@@ -18,7 +18,8 @@ from lienthong.contract import headers as h
 from lienthong.contract.schemas import EventType
 from lienthong.directory.loader import load_directory
 from lienthong.plumbing.kafka_confluent import make_admin
-from lienthong.plumbing.settings import DirectorySettings
+from lienthong.plumbing.kafka_security import environment
+from lienthong.plumbing.settings import DirectorySettings, KafkaSettings
 from tests.support.consumer import deliver, running_consumer, with_store
 from tests.support.router import (
     Deployment,
@@ -44,7 +45,7 @@ root.add_command(dlq_group)
 def cli(dep: Deployment, *args: str) -> Result:
     s = dep.settings
     env = {
-        "LIENTHONG_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
+        **environment(s.kafka),
         "LIENTHONG_TOPICS_INBOUND": s.topics.inbound,
         "LIENTHONG_TOPICS_DLQ": s.topics.dlq,
         "LIENTHONG_TOPICS_DELIVERY_PREFIX": s.topics.delivery_prefix,
@@ -114,14 +115,14 @@ def check_log_topic(dep: Deployment, replayed: list[int]) -> None:
     resource = ConfigResource(ConfigResource.Type.TOPIC, log_topic)
     config = admin.describe_configs([resource])[resource].result(10)
     assert config["cleanup.policy"].value == "compact"
-    markers = read_committed(dep.bootstrap, [log_topic], len(replayed), settle_s=0)
+    markers = read_committed(dep.kafka, [log_topic], len(replayed), settle_s=0)
     expected = [f"{dep.settings.topics.dlq}[0]@{n}".encode() for n in sorted(replayed)]
     assert sorted(m.key or b"" for m in markers) == expected
 
 
 @pytest.fixture
-def dep(kafka_bootstrap: str) -> Deployment:
-    return deploy(kafka_bootstrap)
+def dep(kafka_admin: KafkaSettings) -> Deployment:
+    return deploy(kafka_admin)
 
 
 def test_dead_letters_are_listed_shown_and_replayed_once_after_a_directory_fix(
@@ -136,24 +137,24 @@ def test_dead_letters_are_listed_shown_and_replayed_once_after_a_directory_fix(
     ]
     good = (EventType.DOCUMENT, examples.document(event_id=uuid4(), recipients=("000.00.00.H41",)))
     inbound, dlq = dep.settings.topics.inbound, dep.settings.topics.dlq
-    publish(dep.bootstrap, inbound, [*lost, good])
-    publish_raw(dep.bootstrap, inbound, [(b"k", b'{"json": true}', [])])
+    publish(dep.kafka, inbound, [*lost, good])
+    publish_raw(dep.kafka, inbound, [(b"k", b'{"json": true}', [])])
     with running_router(dep):
-        assert len(read_committed(dep.bootstrap, [dlq], 4, settle_s=0)) == 4
+        assert len(read_committed(dep.kafka, [dlq], 4, settle_s=0)) == 4
 
     lost_offsets, bad_offset = check_list(dep, [str(r["event_id"]) for _, r in lost])
     check_show(dep, lost_offsets[0], bad_offset)
 
     dry = ok(cli(dep, "dlq", "replay", "--reason", "unknown-recipient", "--dry-run"))
     assert "3 would replay, 0 already replayed, 0 skipped" in dry
-    assert len(read_committed(dep.bootstrap, [inbound], 5, settle_s=1)) == 5  # nothing published
+    assert len(read_committed(dep.kafka, [inbound], 5, settle_s=1)) == 5  # nothing published
 
     replayed = ok(cli(dep, "dlq", "replay", "--reason", "unknown-recipient"))
     assert "3 replayed, 0 already replayed, 0 skipped" in replayed
     fixed = knowing_the_unknown_agency(dep)
     nghe_an = dep.delivery_topics()["tinh-nghe-an"]
     with running_router(fixed):
-        copies = read_committed(dep.bootstrap, [nghe_an], 4, settle_s=3)
+        copies = read_committed(dep.kafka, [nghe_an], 4, settle_s=3)
     delivered = event_ids(copies)
     assert delivered == Counter({str(r["event_id"]): 1 for _, r in [*lost, good]})
     replay = next(c for c in copies if dict(c.headers)[h.EVENT_ID] == delivered_id(lost[0]))
@@ -161,15 +162,15 @@ def test_dead_letters_are_listed_shown_and_replayed_once_after_a_directory_fix(
 
     again = ok(cli(dep, "dlq", "replay", "--reason", "unknown-recipient"))
     assert "0 replayed, 3 already replayed, 0 skipped" in again
-    assert len(read_committed(dep.bootstrap, [inbound], 8, settle_s=2)) == 8  # 5 + 3, once
-    assert len(read_committed(dep.bootstrap, [dlq], 4, settle_s=1)) == 4  # routed this time
+    assert len(read_committed(dep.kafka, [inbound], 8, settle_s=2)) == 8  # 5 + 3, once
+    assert len(read_committed(dep.kafka, [dlq], 4, settle_s=1)) == 4  # routed this time
     after = ok(cli(dep, "dlq", "list"))
     assert after.count("(replayed)") == 3
 
     check_log_topic(dep, lost_offsets)
     # A tombstone for a marker (written by hand) lets that record be replayed again.
     tombstone = f"{dlq}[0]@{lost_offsets[0]}".encode()
-    publish_raw(dep.bootstrap, f"{dlq}.replayed", [(tombstone, None, [])])
+    publish_raw(dep.kafka, f"{dlq}.replayed", [(tombstone, None, [])])
     redo = json.loads(
         ok(cli(dep, "dlq", "replay", "--reason", "unknown-recipient", "--dry-run", "--json"))
     )
@@ -177,25 +178,25 @@ def test_dead_letters_are_listed_shown_and_replayed_once_after_a_directory_fix(
 
 
 def test_a_consumer_dead_letter_goes_back_to_its_delivery_topic_only(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    kafka_admin: KafkaSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}"
-    dep = with_store(deploy(kafka_bootstrap), url)
+    dep = with_store(deploy(kafka_admin), url)
     topic = dep.delivery_topics()["tinh-nghe-an"]
     routing = [(h.RECIPIENTS, b"000.00.00.H41"), (h.ROUTED_AT, b"1795681816000")]
     deliver(dep, [], raw=[(b"k", b"\xc3\x01not-avro-at-all", routing)])
     with running_consumer(dep):
-        [dead] = read_committed(dep.bootstrap, [dep.settings.topics.dlq], 1, settle_s=0)
+        [dead] = read_committed(dep.kafka, [dep.settings.topics.dlq], 1, settle_s=0)
     assert dict(dead.headers)[h.DLQ_STAGE] == b"consumer"
 
     out = json.loads(ok(cli(dep, "dlq", "replay", str(dead.offset), "--json")))
     assert [r["target"] for r in out["replayed"]] == [topic]
-    records = read_committed(dep.bootstrap, [topic], 2, settle_s=1)
+    records = read_committed(dep.kafka, [topic], 2, settle_s=1)
     assert len(records) == 2
     original, copy = sorted(records, key=lambda r: r.offset)
     assert (copy.key, copy.value, copy.headers) == (original.key, original.value, original.headers)
     assert copy.partition == original.partition
-    assert read_committed(dep.bootstrap, [dep.settings.topics.inbound], 0, settle_s=1) == []
+    assert read_committed(dep.kafka, [dep.settings.topics.inbound], 0, settle_s=1) == []
 
     again = json.loads(ok(cli(dep, "dlq", "replay", str(dead.offset), "--json")))
     assert again["replayed"] == []

@@ -21,6 +21,7 @@ from lienthong.contract import examples
 from lienthong.contract.schemas import EventType
 from lienthong.plumbing.health import MaintenanceFlag
 from lienthong.plumbing.metrics_http import MetricsServer, serve_metrics
+from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.api.app import service_health
 from tests.support.api import served
 from tests.support.consumer import deliver, running_consumer, with_store
@@ -60,9 +61,9 @@ def _metric(server: MetricsServer, name: str) -> str:
 
 
 def test_router_is_ready_once_in_its_group_and_not_ready_in_maintenance(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_admin: KafkaSettings, tmp_path: Path
 ) -> None:
-    base = deploy(kafka_bootstrap)
+    base = deploy(kafka_admin)
     flag = tmp_path / "router.maintenance"
     router = base.settings.router.model_copy(
         update={"maintenance_file": flag, "liveness_timeout_s": 3.0, "readiness_interval_s": 0.5}
@@ -99,9 +100,9 @@ def test_router_is_ready_once_in_its_group_and_not_ready_in_maintenance(
 
 
 def test_consumer_is_not_ready_while_its_database_is_down(
-    kafka_bootstrap: str, postgres: LocalPostgres, postgres_url: str
+    kafka_admin: KafkaSettings, postgres: LocalPostgres, postgres_url: str
 ) -> None:
-    dep = with_store(deploy(kafka_bootstrap), postgres_url, readiness_interval_s=0.5)
+    dep = with_store(deploy(kafka_admin), postgres_url, readiness_interval_s=0.5)
     document = [(EventType.DOCUMENT, examples.document(event_id=uuid4()))]
     with running_consumer(dep) as service:
         server = serve_metrics(service.registry, health=service.health)
@@ -127,9 +128,9 @@ def test_consumer_is_not_ready_while_its_database_is_down(
 
 
 def test_producer_readiness_follows_its_maintenance_file(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_admin: KafkaSettings, tmp_path: Path
 ) -> None:
-    dep = deploy(kafka_bootstrap)
+    dep = deploy(kafka_admin)
     flag = tmp_path / "producer.maintenance"
     with served(dep.settings) as (url, service):
         service_health(service.app).maintenance = MaintenanceFlag(flag)

@@ -34,9 +34,9 @@ VPCP = auth("vpcp")
 PARTITIONS = 3
 
 
-def _settings(bootstrap: str, topic: str, **producer: Any) -> Settings:
+def _settings(kafka: KafkaSettings, topic: str, **producer: Any) -> Settings:
     return Settings(
-        kafka=KafkaSettings(bootstrap=bootstrap),
+        kafka=kafka,
         topics=TopicSettings(inbound=topic),
         directory=DirectorySettings(path=EXAMPLE_DIRECTORY),
         producer=ProducerSettings(max_body_bytes=32 * 1024, **producer),
@@ -47,9 +47,11 @@ def _document(**changes: Any) -> dict[str, Any]:
     return {**to_json(examples.document(event_id=uuid4())), **changes}
 
 
-def _read_all(bootstrap: str, topic: str, expected: int, wait_s: float = 15) -> list[Envelope]:
+def _read_all(
+    kafka: KafkaSettings, topic: str, expected: int, wait_s: float = 15
+) -> list[Envelope]:
     """Read the topic from the start with a plain kafka-python consumer until quiet."""
-    consumer = kafka_python.make_consumer(KafkaSettings(bootstrap=bootstrap), None)
+    consumer = kafka_python.make_consumer(kafka, None)
     consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
     consumer.seek_to_beginning()
     got: list[Envelope] = []
@@ -70,15 +72,15 @@ def _read_all(bootstrap: str, topic: str, expected: int, wait_s: float = 15) -> 
 
 
 @pytest.fixture
-def api(kafka_bootstrap: str) -> Iterator[tuple[str, str]]:
+def api(kafka_admin: KafkaSettings) -> Iterator[tuple[str, str]]:
     topic = unique_name("inbound")
-    create_topics(kafka_bootstrap, [topic], partitions=PARTITIONS)
-    with served(_settings(kafka_bootstrap, topic)) as (url, _):
+    create_topics(kafka_admin, [topic], partitions=PARTITIONS)
+    with served(_settings(kafka_admin, topic)) as (url, _):
         yield url, topic
 
 
 def test_published_document_is_what_a_plain_consumer_decodes(
-    api: tuple[str, str], kafka_bootstrap: str
+    api: tuple[str, str], kafka_admin: KafkaSettings
 ) -> None:
     url, topic = api
     body = _document()
@@ -86,14 +88,14 @@ def test_published_document_is_what_a_plain_consumer_decodes(
     assert response.status_code == 202, response.text
     answer = response.json()
 
-    [record] = _read_all(kafka_bootstrap, topic, 1)
+    [record] = _read_all(kafka_admin, topic, 1)
     assert (record.partition, record.offset) == (answer["partition"], answer["offset"])
     decoded = CODEC.decode(record.value or b"")
     assert to_json(decoded.record) == body
     check_agreement(EventHeaders.from_kafka(record.headers), record.key, decoded)
 
 
-def test_every_error_status_with_its_body(api: tuple[str, str], kafka_bootstrap: str) -> None:
+def test_every_error_status_with_its_body(api: tuple[str, str], kafka_admin: KafkaSettings) -> None:
     url, topic = api
     post = f"{url}/v1/documents"
     cases: list[tuple[dict[str, Any], int, str]] = [
@@ -113,11 +115,11 @@ def test_every_error_status_with_its_body(api: tuple[str, str], kafka_bootstrap:
     assert httpx.post(post, json=body, headers=VPCP, timeout=20).status_code == 202
     conflict = httpx.post(post, json={**body, "subject": "x"}, headers=VPCP, timeout=20)
     assert conflict.status_code == 409
-    assert len(_read_all(kafka_bootstrap, topic, 1)) == 1  # only the one accepted
+    assert len(_read_all(kafka_admin, topic, 1)) == 1  # only the one accepted
 
 
 def test_idempotent_retry_and_mixed_batch_publish_each_event_once(
-    api: tuple[str, str], kafka_bootstrap: str
+    api: tuple[str, str], kafka_admin: KafkaSettings
 ) -> None:
     url, topic = api
     body = _document()
@@ -134,7 +136,7 @@ def test_idempotent_retry_and_mixed_batch_publish_each_event_once(
     )
     assert batch.status_code == 200
     assert [r["status"] for r in batch.json()["results"]] == [202, 422, 202, 202, 202]
-    records = _read_all(kafka_bootstrap, topic, 4)
+    records = _read_all(kafka_admin, topic, 4)
     ids = sorted(EventHeaders.from_kafka(r.headers).event_id for r in records)
     assert ids == sorted([body["event_id"], *(g["event_id"] for g in good)])
 
@@ -144,10 +146,9 @@ def test_broker_outage_is_503_then_recovers_without_restart(tmp_path_factory: An
     broker.start()
     try:
         topic = unique_name("inbound")
-        create_topics(broker.bootstrap, [topic], partitions=PARTITIONS)
-        settings = _settings(
-            broker.bootstrap, topic, publish_timeout_ms=3000, readiness_interval_s=1.0
-        )
+        admin = broker.admin_settings()
+        create_topics(admin, [topic], partitions=PARTITIONS)
+        settings = _settings(admin, topic, publish_timeout_ms=3000, readiness_interval_s=1.0)
         with served(settings) as (url, _):
             post = f"{url}/v1/documents"
             accepted = [_document()]
@@ -173,7 +174,7 @@ def test_broker_outage_is_503_then_recovers_without_restart(tmp_path_factory: An
             accepted.append(recovered)
             assert httpx.get(f"{url}/readyz", timeout=5).status_code == 200
 
-        records = _read_all(broker.bootstrap, topic, len(accepted))
+        records = _read_all(admin, topic, len(accepted))
         ids = sorted(EventHeaders.from_kafka(r.headers).event_id for r in records)
         # The 503 event was never published: nothing half-published behind the caller's back.
         assert ids == sorted(a["event_id"] for a in accepted)

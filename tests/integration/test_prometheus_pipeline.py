@@ -26,6 +26,7 @@ from lienthong.contract import examples
 from lienthong.contract.jsonform import to_json
 from lienthong.contract.schemas import EventType
 from lienthong.plumbing.metrics_http import serve_metrics
+from lienthong.plumbing.settings import KafkaSettings
 from tests.support.api import auth, served
 from tests.support.consumer import ENDPOINT, deliver, running_consumer, with_store
 from tests.support.ports import free_port
@@ -150,9 +151,9 @@ def _publish(api: str, documents: list[dict[str, Any]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(kafka_admin: KafkaSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("prometheus")
-    base = deploy(kafka_bootstrap)
+    base = deploy(kafka_admin)
     kafka = base.settings.kafka.model_copy(update={"statistics_interval_ms": 1000})
     dep = with_store(
         Deployment(base.settings.model_copy(update={"kafka": kafka}), base.directory),

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from confluent_kafka import Consumer, TopicPartition
 from kafka.partitioner.default import murmur2
+from pydantic import SecretStr
 
 from lienthong.cli.publish import publish_command
 from lienthong.contract import examples
@@ -23,6 +24,7 @@ from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.directory.loader import load_directory
 from lienthong.plumbing import kafka_confluent
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import (
     DirectorySettings,
     KafkaSettings,
@@ -45,11 +47,9 @@ def expected_partition(key: bytes) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % PARTITIONS
 
 
-def consume(bootstrap: str, topic: str, count: int, timeout_s: float = 30) -> list[Envelope]:
+def consume(kafka: KafkaSettings, topic: str, count: int, timeout_s: float = 30) -> list[Envelope]:
     """Read `count` committed records from every partition of `topic`, or fail at the deadline."""
-    consumer: Consumer = kafka_confluent.make_consumer(
-        KafkaSettings(bootstrap=bootstrap), unique_name("publisher-test")
-    )
+    consumer: Consumer = kafka_confluent.make_consumer(kafka, unique_name("publisher-test"))
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
     got: list[Envelope] = []
     deadline = time.monotonic() + timeout_s
@@ -64,11 +64,9 @@ def consume(bootstrap: str, topic: str, count: int, timeout_s: float = 30) -> li
     return got
 
 
-def records_on(bootstrap: str, topic: str) -> int:
+def records_on(kafka: KafkaSettings, topic: str) -> int:
     """Return how many records the topic holds (no transactions: the sum of high watermarks)."""
-    consumer: Consumer = kafka_confluent.make_consumer(
-        KafkaSettings(bootstrap=bootstrap), unique_name("watermarks")
-    )
+    consumer: Consumer = kafka_confluent.make_consumer(kafka, unique_name("watermarks"))
     try:
         partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         return sum(consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions)
@@ -92,20 +90,21 @@ def sample_events() -> list[tuple[EventType, dict[str, Any]]]:
     return events
 
 
-def test_published_events_read_back_the_same_on_their_keys_partitions(kafka_bootstrap: str) -> None:
+def test_published_events_read_back_the_same_on_their_keys_partitions(
+    kafka_admin: KafkaSettings,
+) -> None:
     topic = unique_name("publisher")
-    create_topics(kafka_bootstrap, topic, partitions=PARTITIONS)
+    create_topics(kafka_admin, topic, partitions=PARTITIONS)
     events = sample_events()
     directory = load_directory(REPO_ROOT / "deploy" / "directory.example.yaml")
-    settings = KafkaSettings(bootstrap=kafka_bootstrap)
-    with Publisher(settings, topic=topic, directory=directory, timeout_s=20) as publisher:
+    with Publisher(kafka_admin, topic=topic, directory=directory, timeout_s=20) as publisher:
         # One at a time for the first few, pipelined for the rest: both paths write the same.
         results: list[Any] = [publisher.publish(t, to_json(r)) for t, r in events[:4]]
         results += publisher.publish_many((t.value, to_json(r)) for t, r in events[4:])
     assert all(isinstance(r, PublishResult) for r in results), results
 
     by_id = {str(record["event_id"]): (event_type, record) for event_type, record in events}
-    for envelope in consume(kafka_bootstrap, topic, len(events)):
+    for envelope in consume(kafka_admin, topic, len(events)):
         decoded = CODEC.decode(envelope.value or b"")
         headers = EventHeaders.from_kafka(envelope.headers)
         check_agreement(headers, envelope.key, decoded)
@@ -122,10 +121,10 @@ def test_published_events_read_back_the_same_on_their_keys_partitions(kafka_boot
 
 
 def test_cli_publishes_good_lines_to_kafka_and_reports_bad_ones(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_admin: KafkaSettings, tmp_path: Path
 ) -> None:
     topic = unique_name("publish-cli")
-    create_topics(kafka_bootstrap, topic, partitions=PARTITIONS)
+    create_topics(kafka_admin, topic, partitions=PARTITIONS)
     good = [to_json(examples.document(event_id=uuid4(), number=str(n))) for n in (1, 2)]
     lines = [
         json.dumps({"type": "document", "event": good[0]}),
@@ -137,7 +136,7 @@ def test_cli_publishes_good_lines_to_kafka_and_reports_bad_ones(
     ]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {"LIENTHONG_KAFKA_BOOTSTRAP": kafka_bootstrap, "LIENTHONG_TOPICS_INBOUND": topic}
+    env = {**environment(kafka_admin), "LIENTHONG_TOPICS_INBOUND": topic}
     result = CliRunner().invoke(publish_command, ["--via", "kafka", str(path)], env=env)
 
     assert result.exit_code == 1, result.output
@@ -150,24 +149,24 @@ def test_cli_publishes_good_lines_to_kafka_and_reports_bad_ones(
     assert out[4].startswith("FAIL  ? line 6: 400 /: no type")
     assert "2 published, 3 failed (of 5)" in result.stderr
 
-    on_topic = consume(kafka_bootstrap, topic, 2)
+    on_topic = consume(kafka_admin, topic, 2)
     assert {EventHeaders.from_kafka(e.headers).event_id for e in on_topic} == {
         g["event_id"] for g in good
     }
 
 
 def test_cli_over_http_through_the_real_api_retries_nothing_twice(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_admin: KafkaSettings, tmp_path: Path
 ) -> None:
     topic = unique_name("publish-http")
-    create_topics(kafka_bootstrap, topic, partitions=PARTITIONS)
+    create_topics(kafka_admin, topic, partitions=PARTITIONS)
     good = [to_json(examples.document(event_id=uuid4(), number=str(n))) for n in (1, 2, 3)]
     empty_subject = {**to_json(examples.document(event_id=uuid4(), number="4")), "subject": " "}
     province = to_json(examples.document(event_id=uuid4(), sender="000.00.00.H41"))
     path = tmp_path / "events.json"
     path.write_text(json.dumps([good[0], empty_subject, good[1], province, good[2]]), "utf-8")
     settings = Settings(
-        kafka=KafkaSettings(bootstrap=kafka_bootstrap),
+        kafka=kafka_admin,
         topics=TopicSettings(inbound=topic),
         directory=DirectorySettings(path=EXAMPLE_DIRECTORY),
         producer=ProducerSettings(max_batch=2),  # --batch-size 5 is split to fit
@@ -185,15 +184,18 @@ def test_cli_over_http_through_the_real_api_retries_nothing_twice(
     assert out[3].startswith("FAIL  document line 1: 403 /from_organ/organ_id: agency")
     # The same file again: the API answers the same event ids with the same positions.
     assert again.stdout == first.stdout
-    on_topic = consume(kafka_bootstrap, topic, 3)
+    on_topic = consume(kafka_admin, topic, 3)
     assert sorted(EventHeaders.from_kafka(e.headers).event_id for e in on_topic) == sorted(
         g["event_id"] for g in good
     )
-    assert records_on(kafka_bootstrap, topic) == 3  # and nothing else, the second run included
+    assert records_on(kafka_admin, topic) == 3  # and nothing else, the second run included
 
 
 def test_an_unreachable_broker_is_reported_promptly() -> None:
-    settings = KafkaSettings(bootstrap="127.0.0.1:1")
+    # Credentials that would do, if anything listened: what fails is reaching the broker.
+    settings = KafkaSettings(
+        bootstrap="127.0.0.1:1", sasl_username="lt-admin", sasl_password=SecretStr("x")
+    )
     started = time.monotonic()
     with Publisher(settings, topic="nowhere", timeout_s=2.0) as publisher:
         with pytest.raises(BrokerUnavailable, match=r"127\.0\.0\.1:1"):

@@ -14,6 +14,8 @@ from click.testing import CliRunner, Result
 
 from lienthong.cli.replay import replay_command
 from lienthong.consumer.store.store import Store
+from lienthong.plumbing.kafka_security import environment
+from lienthong.plumbing.settings import KafkaSettings
 from tests.support.consumer import (
     ENDPOINT,
     deliver,
@@ -36,7 +38,7 @@ root.add_command(replay_command)
 def cli(dep: Deployment, *args: str) -> Result:
     s = dep.settings
     env = {
-        "LIENTHONG_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
+        **environment(s.kafka),
         "LIENTHONG_TOPICS_DELIVERY_PREFIX": s.topics.delivery_prefix,
         "LIENTHONG_DIRECTORY_PATH": str(s.directory.path),
         "LIENTHONG_LOG_FORMAT": "json",
@@ -60,8 +62,8 @@ def wait_for_offsets(url: str, topic: str, ends: dict[int, int], timeout_s: floa
 
 
 @pytest.fixture
-def dep(kafka_bootstrap: str, tmp_path: Path) -> Deployment:
-    return with_store(deploy(kafka_bootstrap), f"sqlite:///{tmp_path / 'store.sqlite'}")
+def dep(kafka_admin: KafkaSettings, tmp_path: Path) -> Deployment:
+    return with_store(deploy(kafka_admin), f"sqlite:///{tmp_path / 'store.sqlite'}")
 
 
 def test_redelivered_records_reach_the_running_consumer_and_leave_its_store_unchanged(
@@ -107,7 +109,7 @@ def test_redelivered_records_reach_the_running_consumer_and_leave_its_store_unch
         )
         assert done["redelivered"] == 50
         assert done["topic"] == topic
-        records = read_committed(dep.bootstrap, [topic], 100, settle_s=2)
+        records = read_committed(dep.kafka, [topic], 100, settle_s=2)
         assert len(records) == 100
         assert set(event_ids(records).values()) == {2}  # every event re-delivered once
         last = Counter[int]()
@@ -123,4 +125,4 @@ def test_redelivered_records_reach_the_running_consumer_and_leave_its_store_unch
     assert sum(p["repeated"] for p in repeated["partitions"]) == 50
     nothing = cli(dep, "replay", "--endpoint", ENDPOINT, "--since", "2999-01-01")
     assert nothing.stdout.splitlines()[-1] == "0 records re-delivered"
-    assert len(read_committed(dep.bootstrap, [topic], 100, settle_s=1)) == 100
+    assert len(read_committed(dep.kafka, [topic], 100, settle_s=1)) == 100

@@ -26,11 +26,13 @@ from lienthong.contract.schemas import EventType
 from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.kafka_confluent import make_producer
+from lienthong.plumbing.settings import KafkaSettings
 from lienthong.router.bootstrap import RouterService, build_router
 from tests.support.api import example_directory
 from tests.support.router import (
     CODEC,
     Deployment,
+    client_config,
     deploy,
     event_ids,
     publish,
@@ -44,8 +46,8 @@ DIRECTORY = example_directory()
 
 
 @pytest.fixture
-def dep(kafka_bootstrap: str) -> Deployment:
-    return deploy(kafka_bootstrap)
+def dep(kafka_admin: KafkaSettings) -> Deployment:
+    return deploy(kafka_admin)
 
 
 def _expected_copies(
@@ -66,11 +68,11 @@ def _expected_copies(
 def test_broadcast_reaches_every_member_endpoint_once_byte_identical(dep: Deployment) -> None:
     record = examples.document(event_id=uuid4(), recipients=("ministries-and-provinces",))
     out = prepare(CODEC, EventType.DOCUMENT, record)
-    publish_raw(dep.bootstrap, dep.settings.topics.inbound, [(out.key, out.value, out.headers)])
+    publish_raw(dep.kafka, dep.settings.topics.inbound, [(out.key, out.value, out.headers)])
     expected = _expected_copies(DIRECTORY, ["ministries-and-provinces"], "000.00.00.G22")
     topics = dep.delivery_topics()
     with running_router(dep):
-        copies = read_committed(dep.bootstrap, list(topics.values()), len(expected))
+        copies = read_committed(dep.kafka, list(topics.values()), len(expected))
     by_topic = {c.topic: c for c in copies}
     assert len(copies) == len(expected)
     for endpoint, agencies in expected.items():
@@ -110,7 +112,7 @@ def test_order_per_key_is_kept_on_every_delivery_topic(dep: Deployment) -> None:
         for _, doc in events[::5]
     ]
     events += revokes
-    publish(dep.bootstrap, dep.settings.topics.inbound, events)
+    publish(dep.kafka, dep.settings.topics.inbound, events)
     sent_order: dict[bytes, list[str]] = defaultdict(list)
     for event_type, record in events:
         out = prepare(CODEC, event_type, record)
@@ -118,7 +120,7 @@ def test_order_per_key_is_kept_on_every_delivery_topic(dep: Deployment) -> None:
     topics = dep.delivery_topics()
     expected = 30 * 3 + 30 * 4 + 30 * 3  # docs to 3 province endpoints, statuses, revokes
     with running_router(dep):
-        copies = read_committed(dep.bootstrap, list(topics.values()), expected)
+        copies = read_committed(dep.kafka, list(topics.values()), expected)
     assert len(copies) == expected
     per_topic_key: dict[tuple[str, bytes], list[Envelope]] = defaultdict(list)
     for c in copies:
@@ -167,9 +169,9 @@ def test_ten_thousand_good_and_bad_records_all_accounted_for(dep: Deployment) ->
         (EventType.DOCUMENT, examples.document(event_id=uuid4(), recipients=("nowhere",)))
         for _ in range(500)
     ]
-    publish(dep.bootstrap, dep.settings.topics.inbound, good[:4500])
-    publish_raw(dep.bootstrap, dep.settings.topics.inbound, _bad_records(500))
-    publish(dep.bootstrap, dep.settings.topics.inbound, unroutable + good[4500:])
+    publish(dep.kafka, dep.settings.topics.inbound, good[:4500])
+    publish_raw(dep.kafka, dep.settings.topics.inbound, _bad_records(500))
+    publish(dep.kafka, dep.settings.topics.inbound, unroutable + good[4500:])
 
     expected_copies = Counter[str]()
     for event_type, record in good:
@@ -182,8 +184,8 @@ def test_ten_thousand_good_and_bad_records_all_accounted_for(dep: Deployment) ->
     total_copies = sum(expected_copies.values()) + len(unroutable)  # + one Status 02 each
     topics = list(dep.delivery_topics().values())
     with running_router(dep):
-        delivered = read_committed(dep.bootstrap, topics, total_copies, timeout_s=180)
-        dead = read_committed(dep.bootstrap, [dep.settings.topics.dlq], 1000)
+        delivered = read_committed(dep.kafka, topics, total_copies, timeout_s=180)
+        dead = read_committed(dep.kafka, [dep.settings.topics.dlq], 1000)
 
     rejections = [
         e
@@ -230,7 +232,7 @@ def _assert_each_exactly_once(
     dep: Deployment, events: list[tuple[EventType, dict[str, Any]]]
 ) -> None:
     topics = [dep.delivery_topics()["tinh-nghe-an"], dep.delivery_topics()["bo-tai-chinh"]]
-    delivered = read_committed(dep.bootstrap, topics, 2 * len(events), timeout_s=180)
+    delivered = read_committed(dep.kafka, topics, 2 * len(events), timeout_s=180)
     counts = event_ids(delivered)
     assert len(counts) == len(events)
     assert set(counts.values()) == {2}
@@ -254,16 +256,16 @@ _ASSIGNED = "lienthong_router_assigned_partitions"
 def test_two_routers_with_a_rebalance_mid_stream_deliver_exactly_once(dep: Deployment) -> None:
     events = _stream(4000)
     inbound = dep.settings.topics.inbound
-    publish(dep.bootstrap, inbound, events[:1500])
+    publish(dep.kafka, inbound, events[:1500])
     with running_router(dep, "a") as a:
         _wait_until(lambda: _sample(a, *_ROUTED) > 0, "router a to route")
         with running_router(dep, "b") as b:  # joins: partitions move mid-stream
-            publish(dep.bootstrap, inbound, events[1500:2250])
+            publish(dep.kafka, inbound, events[1500:2250])
             # b really joined: it owns partitions while a runs, and routes records of them.
             _wait_until(lambda: _sample(b, _ASSIGNED) > 0, "router b to get partitions")
-            publish(dep.bootstrap, inbound, events[2250:3000])
+            publish(dep.kafka, inbound, events[2250:3000])
             _wait_until(lambda: _sample(b, *_ROUTED) > 0, "router b to route")
-        publish(dep.bootstrap, inbound, events[3000:])  # b left: a takes everything back
+        publish(dep.kafka, inbound, events[3000:])  # b left: a takes everything back
         _assert_each_exactly_once(dep, events)
 
 
@@ -300,9 +302,9 @@ def test_router_killed_mid_batch_and_restarted_delivers_exactly_once(
 ) -> None:
     events = _stream(20_000)
     inbound = dep.settings.topics.inbound
-    publish(dep.bootstrap, inbound, events)
+    publish(dep.kafka, inbound, events)
     log = tmp_path / "router.log"
-    group = Consumer({"bootstrap.servers": dep.bootstrap, "group.id": dep.settings.router.group_id})
+    group = Consumer({**client_config(dep.kafka), "group.id": dep.settings.router.group_id})
     partitions = [TopicPartition(inbound, p) for p in range(4)]
     progress: list[int] = []
     for _ in range(3):  # kill it three times while it works
@@ -349,7 +351,7 @@ def test_a_transactional_call_that_never_returns_is_abandoned_and_nothing_is_los
     dep: Deployment,
 ) -> None:
     events = _stream(3000)
-    publish(dep.bootstrap, dep.settings.topics.inbound, events)
+    publish(dep.kafka, dep.settings.topics.inbound, events)
     release = threading.Event()
     made: list[Producer] = []
 

@@ -11,14 +11,14 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from lienthong.contract import examples
 from lienthong.contract import headers as h
 from lienthong.contract.jsonform import to_json
 from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
-from tests.support.kafka import unique_name
+from lienthong.plumbing.settings import KafkaSettings
+from tests.support.kafka import admin_client, unique_name
 from tests.support.router import CODEC, Deployment, deploy, publish_raw
 
 ENDPOINT = "tinh-nghe-an"
@@ -31,8 +31,8 @@ COMMAND = [
 
 
 @pytest.fixture
-def dep(kafka_bootstrap: str) -> Deployment:
-    return deploy(kafka_bootstrap)
+def dep(kafka_admin: KafkaSettings) -> Deployment:
+    return deploy(kafka_admin)
 
 
 def _deliver(dep: Deployment, *events: tuple[EventType, dict[str, Any]]) -> None:
@@ -42,7 +42,7 @@ def _deliver(dep: Deployment, *events: tuple[EventType, dict[str, Any]]) -> None
         out = prepare(CODEC, event_type, record)
         routed = [(h.RECIPIENTS, b"000.00.00.H41"), (h.ROUTED_AT, b"1795681816000")]
         records.append((out.key, out.value, [*out.headers, *routed]))
-    publish_raw(dep.bootstrap, dep.delivery_topics()[ENDPOINT], records)
+    publish_raw(dep.kafka, dep.delivery_topics()[ENDPOINT], records)
 
 
 def _run(dep: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
@@ -56,8 +56,8 @@ def _run(dep: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _groups(bootstrap: str) -> set[str]:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def _groups(kafka: KafkaSettings) -> set[str]:
+    admin = admin_client(kafka)
     listed = admin.list_consumer_groups(request_timeout=10).result(timeout=15)
     return {g.group_id for g in listed.valid}
 
@@ -67,14 +67,14 @@ def test_from_the_beginning_filtered_as_json_without_touching_any_group(dep: Dep
     _deliver(
         dep, (EventType.DOCUMENT, examples.document(event_id=uuid4())), (EventType.STATUS, status)
     )
-    groups_before = _groups(dep.bootstrap)
+    groups_before = _groups(dep.kafka)
     done = _run(dep, "--from-beginning", "--type", "status", "--json", "--count", "1")
     assert done.returncode == 0, done.stderr
     [line] = done.stdout.splitlines()
     said = json.loads(line)
     assert said["record"] == to_json(status)
     assert said["headers"][h.RECIPIENTS] == "000.00.00.H41"
-    assert _groups(dep.bootstrap) == groups_before  # no group joined, nothing committed
+    assert _groups(dep.kafka) == groups_before  # no group joined, nothing committed
 
 
 def test_with_a_group_the_next_run_goes_on_where_the_last_one_stopped(dep: Deployment) -> None:

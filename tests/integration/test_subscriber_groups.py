@@ -20,9 +20,9 @@ def _appender(into: list[Envelope]) -> Callable[[Event[Any]], None]:
     return lambda event: into.append(event.envelope)
 
 
-def test_two_subscribers_in_one_group_split_the_partitions(kafka_bootstrap: str) -> None:
-    topic = create_topics(kafka_bootstrap, unique_name("split"), partitions=2)[0]
-    group, kafka = unique_name("g"), KafkaSettings(bootstrap=kafka_bootstrap)
+def test_two_subscribers_in_one_group_split_the_partitions(kafka_admin: KafkaSettings) -> None:
+    topic = create_topics(kafka_admin, unique_name("split"), partitions=2)[0]
+    group, kafka = unique_name("g"), kafka_admin
     got: dict[str, list[Envelope]] = {"a": [], "b": []}
     subs = {name: Subscriber(topic, group, kafka=kafka) for name in got}
     for name, sub in subs.items():
@@ -39,7 +39,7 @@ def test_two_subscribers_in_one_group_split_the_partitions(kafka_bootstrap: str)
                 (EventType.DOCUMENT, examples.document(event_id=uuid4(), number=str(n)))
                 for n in range(40)
             ]
-            publish(kafka_bootstrap, topic, docs)
+            publish(kafka_admin, topic, docs)
             wait_for(lambda: len(got["a"]) + len(got["b"]) >= len(docs), what="every event")
     assert owned["a"] | owned["b"] == {(topic, 0), (topic, 1)}
     for name, envelopes in got.items():

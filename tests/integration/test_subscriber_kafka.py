@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from lienthong.contract import examples
 from lienthong.contract import headers as h
 from lienthong.contract.schemas import EventType
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.subscriber import HANDLER_FAILED, Event, RetryPolicy, Subscriber
 from tests.support.kafka import REPO_ROOT, create_topics, unique_name
@@ -31,7 +33,7 @@ NGHE_AN = "000.00.00.H41"
 class Stream:
     """What the router delivered to one endpoint's topic, in the order it wrote it."""
 
-    bootstrap: str
+    kafka: KafkaSettings
     topic: str
     delivered: list[Envelope]
 
@@ -69,21 +71,19 @@ def _events() -> list[tuple[EventType, dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def stream(kafka_bootstrap: str) -> Stream:
-    dep = deploy(kafka_bootstrap)
+def stream(kafka_admin: KafkaSettings) -> Stream:
+    dep = deploy(kafka_admin)
     topic = dep.delivery_topics()[ENDPOINT]
-    publish(kafka_bootstrap, dep.settings.topics.inbound, _events())
+    publish(kafka_admin, dep.settings.topics.inbound, _events())
     expected = 40 + 40 + 10  # directives, statuses, revocations
     with running_router(dep):
-        delivered = read_committed(kafka_bootstrap, [topic], expected, settle_s=0.5)
+        delivered = read_committed(kafka_admin, [topic], expected, settle_s=0.5)
     assert len(delivered) == expected
-    return Stream(kafka_bootstrap, topic, delivered)
+    return Stream(kafka_admin, topic, delivered)
 
 
 def _subscriber(stream: Stream, group: str, **kwargs: Any) -> Subscriber:
-    return Subscriber(
-        stream.topic, group, kafka=KafkaSettings(bootstrap=stream.bootstrap), **kwargs
-    )
+    return Subscriber(stream.topic, group, kafka=stream.kafka, **kwargs)
 
 
 def _per_key(ids_and_keys: list[tuple[bytes | None, str]]) -> dict[bytes | None, list[str]]:
@@ -126,7 +126,7 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_later_events_arrive
     stream: Stream,
 ) -> None:
     group = unique_name("g")
-    dlq = create_topics(stream.bootstrap, f"lienthong.dlq.{group}")[0]
+    dlq = create_topics(stream.kafka, f"lienthong.dlq.{group}")[0]
     victim = stream.delivered[5]
     victim_id = h.EventHeaders.from_kafka(victim.headers).event_id
     attempts: Counter[str] = Counter()
@@ -146,14 +146,14 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_later_events_arrive
         wait_for(lambda: len(handled) == len(stream.delivered) - 1, what="every other event")
     assert attempts[victim_id] == 3
     assert Counter(handled) + Counter([victim_id]) == stream.ids
-    [letter] = read_committed(stream.bootstrap, [dlq], 1, settle_s=0.5)
+    [letter] = read_committed(stream.kafka, [dlq], 1, settle_s=0.5)
     said = dict(letter.headers)
     assert (letter.key, letter.value) == (victim.key, victim.value)
     assert said[h.DLQ_REASON] == HANDLER_FAILED.encode()
     assert said[h.DLQ_STAGE] == b"subscriber"
     assert said[h.SOURCE_OFFSET] == str(victim.offset).encode()
     # The graceful stop committed everything, the dead-lettered event included.
-    assert committed_offsets(stream.bootstrap, stream.topic, group) == ends(stream.delivered)
+    assert committed_offsets(stream.kafka, stream.topic, group) == ends(stream.delivered)
 
 
 def _handled(path: Path) -> list[str]:
@@ -165,11 +165,12 @@ def _handled(path: Path) -> list[str]:
 def _start(
     stream: Stream, group: str, out: Path, delay_ms: int, log: Path
 ) -> subprocess.Popen[bytes]:
-    args = [stream.bootstrap, stream.topic, group, str(out), str(delay_ms)]
+    args = [stream.kafka.bootstrap, stream.topic, group, str(out), str(delay_ms)]
     with log.open("ab") as handle:
         return subprocess.Popen(
             [sys.executable, "-m", "tests.support.subscriber_proc", *args],
             cwd=REPO_ROOT,
+            env={**os.environ, **environment(stream.kafka)},
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
@@ -196,4 +197,4 @@ def test_a_subscriber_killed_mid_stream_loses_nothing_after_a_restart(
     seen = Counter(_handled(out))
     assert set(seen) == set(stream.ids)  # none missing; a few handled twice is at-least-once
     assert sum(seen.values()) >= len(stream.delivered)
-    assert committed_offsets(stream.bootstrap, stream.topic, group) == ends(stream.delivered)
+    assert committed_offsets(stream.kafka, stream.topic, group) == ends(stream.delivered)

@@ -6,17 +6,19 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
 
 from lienthong.cli import main
-from tests.support.kafka import unique_name
+from lienthong.plumbing.kafka_security import environment
+from lienthong.plumbing.settings import KafkaSettings
+from tests.support.kafka import admin_client, unique_name
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "directory.example.yaml"
 
 
-def _env(bootstrap: str, prefix: str) -> dict[str, str]:
+def _env(kafka: KafkaSettings, prefix: str) -> dict[str, str]:
     return {
-        "LIENTHONG_KAFKA_BOOTSTRAP": bootstrap,
+        **environment(kafka),
         "LIENTHONG_DIRECTORY_PATH": str(EXAMPLE),
         "LIENTHONG_TOPICS_INBOUND": f"{prefix}.inbound",
         "LIENTHONG_TOPICS_DLQ": f"{prefix}.dlq",
@@ -26,9 +28,9 @@ def _env(bootstrap: str, prefix: str) -> dict[str, str]:
     }
 
 
-def test_apply_creates_every_topic_then_has_nothing_to_do(kafka_bootstrap: str) -> None:
+def test_apply_creates_every_topic_then_has_nothing_to_do(kafka_admin: KafkaSettings) -> None:
     prefix = unique_name("topics")
-    env = _env(kafka_bootstrap, prefix)
+    env = _env(kafka_admin, prefix)
     runner = CliRunner()
 
     first = runner.invoke(main, ["topics", "apply", "--json"], env=env)
@@ -41,7 +43,7 @@ def test_apply_creates_every_topic_then_has_nothing_to_do(kafka_bootstrap: str) 
     assert f"{prefix}.deliver.vpcp" in names
     assert len(names) >= 5  # inbound, dlq, and at least three endpoints
 
-    topics = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics
+    topics = admin_client(kafka_admin).list_topics(timeout=10).topics
     assert len(topics[f"{prefix}.inbound"].partitions) == 4
     assert names <= set(topics)
 
@@ -51,9 +53,9 @@ def test_apply_creates_every_topic_then_has_nothing_to_do(kafka_bootstrap: str) 
     assert "created" not in second.stdout
 
 
-def test_apply_reports_a_topic_that_differs_and_leaves_it(kafka_bootstrap: str) -> None:
+def test_apply_reports_a_topic_that_differs_and_leaves_it(kafka_admin: KafkaSettings) -> None:
     prefix = unique_name("topics")
-    env = _env(kafka_bootstrap, prefix)
+    env = _env(kafka_admin, prefix)
     runner = CliRunner()
     assert runner.invoke(main, ["topics", "apply"], env=env).exit_code == 0
 
@@ -64,20 +66,32 @@ def test_apply_reports_a_topic_that_differs_and_leaves_it(kafka_bootstrap: str) 
     assert "1 topics differ from the plan" in result.stderr
 
 
-def test_dry_run_creates_nothing(kafka_bootstrap: str) -> None:
+def test_dry_run_creates_nothing(kafka_admin: KafkaSettings) -> None:
     prefix = unique_name("topics")
     result = CliRunner().invoke(
-        main, ["topics", "apply", "--dry-run"], env=_env(kafka_bootstrap, prefix)
+        main, ["topics", "apply", "--dry-run"], env=_env(kafka_admin, prefix)
     )
     assert result.exit_code == 0, result.output
     assert f"would-create {prefix}.inbound" in result.stdout
-    topics = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics
+    topics = admin_client(kafka_admin).list_topics(timeout=10).topics
     assert not any(name.startswith(prefix) for name in topics)
 
 
 def test_unreachable_broker_fails_with_one_line() -> None:
-    env = {**_env("127.0.0.1:1", "nowhere"), "LIENTHONG_LOG_LEVEL": "error"}
+    nowhere = KafkaSettings(
+        bootstrap="127.0.0.1:1", sasl_username="lt-admin", sasl_password=SecretStr("x")
+    )
+    env = {**_env(nowhere, "nowhere"), "LIENTHONG_LOG_LEVEL": "error"}
     result = CliRunner().invoke(main, ["topics", "apply", "--timeout", "3"], env=env)
     assert result.exit_code == 1
     assert "cannot list topics" in result.stderr
     assert "is the broker at 127.0.0.1:1 up?" in result.stderr
+
+
+def test_a_bare_bootstrap_fails_with_the_missing_setting_named() -> None:
+    # What every caller of the PLAINTEXT days passed: a bootstrap and nothing else.
+    env: dict[str, str | None] = {**_env(KafkaSettings(bootstrap="127.0.0.1:1"), "nowhere")}
+    env["LIENTHONG_KAFKA_SASL_USERNAME"] = None  # unset, whatever the caller's environment says
+    result = CliRunner().invoke(main, ["topics", "apply", "--timeout", "3"], env=env)
+    assert result.exit_code == 1
+    assert "LIENTHONG_KAFKA_SASL_USERNAME is not set" in result.stderr

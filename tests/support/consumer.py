@@ -24,7 +24,7 @@ from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
 from lienthong.plumbing.kafka_confluent import kafka_headers
 from lienthong.plumbing.settings import ConsumerSettings
-from tests.support.router import CODEC, Deployment
+from tests.support.router import CODEC, Deployment, client_config
 
 ENDPOINT = "tinh-nghe-an"
 RECIPIENTS = ("000.00.00.H41", "000.00.02.H41")
@@ -71,7 +71,7 @@ def deliver(
     topic = dep.delivery_topics()[ENDPOINT]
     producer = Producer(
         {
-            "bootstrap.servers": dep.bootstrap,
+            **client_config(dep.settings.kafka),
             "enable.idempotence": True,
             "partitioner": "murmur2_random",
             "linger.ms": 5,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import confluent_kafka
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from lienthong.devtools.kafka import (
@@ -17,6 +21,9 @@ from lienthong.devtools.kafka import (
     LocalKafka,
     parse_fields,
 )
+from lienthong.plumbing.kafka_confluent import common_config
+from lienthong.plumbing.kafka_security import credentials
+from lienthong.plumbing.settings import KafkaSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -27,7 +34,11 @@ __all__ = [
     "STATUS_NOT_RUNNING",
     "KafkaScriptError",
     "LocalKafka",
+    "admin_client",
     "create_topics",
+    "kcat_environment",
+    "kcat_librdkafka_version",
+    "kcat_security",
     "parse_fields",
     "unique_name",
     "wait_for_topics",
@@ -43,8 +54,76 @@ def unique_name(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def admin_client(kafka: KafkaSettings) -> Any:
+    """Return a confluent-kafka AdminClient with these settings' credentials."""
+    config = common_config(kafka)
+    config.pop("statistics.interval.ms", None)
+    return AdminClient(config)
+
+
+def kcat_security(kafka: KafkaSettings) -> list[str]:
+    """Return kcat's -X options for these settings' credentials."""
+    creds = credentials(kafka)
+    args = ["-X", f"security.protocol={creds.protocol}"]
+    if creds.sasl:
+        args += [
+            "-X",
+            f"sasl.mechanisms={creds.mechanism}",
+            "-X",
+            f"sasl.username={creds.username}",
+        ]
+        args += ["-X", f"sasl.password={creds.password}"]
+    if creds.tls:
+        if not creds.check_hostname:
+            args += ["-X", "ssl.endpoint.identification.algorithm=none"]
+        if creds.ca is not None:
+            args += ["-X", f"ssl.ca.location={creds.ca}"]
+    return args
+
+
+# librdkafka before 2.6.1 repeats the client nonce in SCRAM's client-final message, which
+# Kafka 4 refuses as invalid credentials (confluentinc/librdkafka#4895). Debian 12's kcat
+# 1.7.1 runs on its librdkafka 2.0.2, so it cannot authenticate to the local broker.
+_SCRAM_WITH_KAFKA_4 = (2, 6, 1)
+
+
+def kcat_librdkafka_version() -> tuple[int, ...]:
+    """Return the version of the librdkafka that `kcat` on PATH runs on."""
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        raise FileNotFoundError("kcat not found: deploy/local/system-deps.sh install")
+    out = subprocess.run([kcat, "-V"], capture_output=True, text=True, timeout=30, check=True)
+    found = re.search(r"librdkafka (\d+)\.(\d+)\.(\d+)", out.stdout)
+    if found is None:
+        raise RuntimeError(f"kcat -V names no librdkafka version: {out.stdout!r}")
+    return tuple(int(n) for n in found.groups())
+
+
+def kcat_environment(workdir: Path) -> dict[str, str]:
+    """Return variables that let `kcat` authenticate with SCRAM to the local (Kafka 4) broker.
+
+    Nothing if kcat's own librdkafka can; else LD_LIBRARY_PATH to a directory (in `workdir`)
+    that offers confluent-kafka's bundled, newer librdkafka under kcat's soname. kcat is still
+    the independent client it was: only the library under it is newer.
+    """
+    if kcat_librdkafka_version() >= _SCRAM_WITH_KAFKA_4:
+        return {}
+    libs = Path(confluent_kafka.__file__).resolve().parent.parent / "confluent_kafka.libs"
+    bundled = sorted(libs.glob("librdkafka*.so.1"))
+    if not bundled:
+        raise RuntimeError(
+            f"kcat runs on librdkafka < {'.'.join(map(str, _SCRAM_WITH_KAFKA_4))}, which cannot"
+            f" authenticate to Kafka 4 with SCRAM, and {libs} holds no newer one"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    link = workdir / "librdkafka.so.1"
+    link.unlink(missing_ok=True)
+    link.symlink_to(bundled[0])
+    return {"LD_LIBRARY_PATH": str(workdir)}
+
+
 def create_topics(
-    bootstrap: str,
+    kafka: KafkaSettings,
     names: str | Iterable[str],
     partitions: int = 1,
     *,
@@ -60,7 +139,7 @@ def create_topics(
     topics = [names] if isinstance(names, str) else list(names)
     if not topics:
         return topics
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = admin_client(kafka)
     new_topics = [
         NewTopic(
             topic,

@@ -27,7 +27,8 @@ from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
 from lienthong.plumbing.envelope import Envelope
-from lienthong.plumbing.kafka_confluent import envelope_of, make_admin
+from lienthong.plumbing.kafka_confluent import common_config, envelope_of, make_admin
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import (
     ConsumerSettings,
     DirectorySettings,
@@ -57,6 +58,11 @@ class Deployment:
         """Return the broker's bootstrap servers."""
         return self.settings.kafka.bootstrap
 
+    @property
+    def kafka(self) -> KafkaSettings:
+        """Return the client settings (the tests' super user) of this deployment."""
+        return self.settings.kafka
+
     def delivery_topics(self) -> dict[str, str]:
         """Return endpoint id -> delivery topic."""
         prefix = self.settings.topics.delivery_prefix
@@ -70,7 +76,7 @@ class Deployment:
         s = self.settings
         return {
             **inherited_env(),
-            "LIENTHONG_KAFKA_BOOTSTRAP": s.kafka.bootstrap,
+            **environment(s.kafka),
             "LIENTHONG_TOPICS_INBOUND": s.topics.inbound,
             "LIENTHONG_TOPICS_DLQ": s.topics.dlq,
             "LIENTHONG_TOPICS_DELIVERY_PREFIX": s.topics.delivery_prefix,
@@ -87,7 +93,7 @@ class Deployment:
 
 
 def deploy(
-    bootstrap: str, *, batch_max_records: int = 200, inbound_partitions: int = 4
+    kafka: KafkaSettings, *, batch_max_records: int = 200, inbound_partitions: int = 4
 ) -> Deployment:
     """Create unique inbound, DLQ and delivery topics for (a private copy of) the example directory.
 
@@ -104,7 +110,7 @@ def deploy(
     )
     directory = load_directory(path)
     settings = Settings(
-        kafka=KafkaSettings(bootstrap=bootstrap),
+        kafka=kafka,
         topics=TopicSettings(
             inbound=f"{prefix}.inbound",
             dlq=f"{prefix}.dlq",
@@ -174,11 +180,13 @@ def start_router_process(dep: Deployment, instance_id: str, log: Path) -> subpro
     )
 
 
-def publish(bootstrap: str, topic: str, events: Iterable[tuple[EventType, dict[str, Any]]]) -> int:
+def publish(
+    kafka: KafkaSettings, topic: str, events: Iterable[tuple[EventType, dict[str, Any]]]
+) -> int:
     """Publish events the way the producer does (encoded, with contract headers)."""
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_config(kafka),
             "enable.idempotence": True,
             "partitioner": "murmur2_random",
             "linger.ms": 5,
@@ -196,12 +204,12 @@ def publish(bootstrap: str, topic: str, events: Iterable[tuple[EventType, dict[s
 
 
 def publish_raw(
-    bootstrap: str,
+    kafka: KafkaSettings,
     topic: str,
     records: Iterable[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
 ) -> int:
     """Publish raw (key, value, headers) records, for bad input."""
-    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+    producer = Producer({**client_config(kafka), "partitioner": "murmur2_random"})
     count = 0
     for key, value, headers in records:
         producer.produce(topic, value, key, headers=headers)  # type: ignore[arg-type]
@@ -211,7 +219,7 @@ def publish_raw(
 
 
 def read_committed(
-    bootstrap: str,
+    kafka: KafkaSettings,
     topics: Sequence[str],
     expected: int,
     timeout_s: float = 90,
@@ -220,7 +228,7 @@ def read_committed(
     """Read every committed record of `topics` from the start until `expected` (then settle)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_config(kafka),
             "group.id": unique_name("reader"),
             "isolation.level": "read_committed",
             "auto.offset.reset": "earliest",
@@ -244,6 +252,13 @@ def read_committed(
     finally:
         consumer.close()
     return got
+
+
+def client_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """Return a plain librdkafka client's connection and security settings (no statistics)."""
+    config: dict[str, Any] = common_config(kafka)
+    config.pop("statistics.interval.ms", None)
+    return config
 
 
 def event_ids(envelopes: Iterable[Envelope]) -> Counter[str]:

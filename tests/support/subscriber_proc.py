@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lienthong.contract.schemas import EventType
-from lienthong.plumbing.settings import KafkaSettings
+from lienthong.plumbing.settings import Settings
 from lienthong.subscriber import CommitPolicy, Event, Subscriber
 
 # Small commit batches, so a kill always leaves some handled events uncommitted.
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     sub = Subscriber(
         topic,
         group,
-        kafka=KafkaSettings(bootstrap=bootstrap),
+        kafka=Settings.from_env().kafka.model_copy(update={"bootstrap": bootstrap}),
         commit=COMMIT,
         consumer_options={"group_instance_id": f"{group}-0"},
     )

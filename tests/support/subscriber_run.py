@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from kafka import KafkaConsumer, TopicPartition
 
 from lienthong.plumbing.envelope import Envelope
+from lienthong.plumbing.kafka_python import common_config
+from lienthong.plumbing.settings import KafkaSettings
 from lienthong.subscriber import Subscriber
 
 
@@ -43,9 +45,9 @@ def running(sub: Subscriber) -> Iterator[Subscriber]:
     assert not errors, errors
 
 
-def committed_offsets(bootstrap: str, topic: str, group: str) -> dict[int, int | None]:
+def committed_offsets(kafka: KafkaSettings, topic: str, group: str) -> dict[int, int | None]:
     """Return a group's committed offset of partitions 0 and 1 of `topic`."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = KafkaConsumer(**common_config(kafka), group_id=group, enable_auto_commit=False)
     try:
         return {p: consumer.committed(TopicPartition(topic, p)) for p in (0, 1)}
     finally:
