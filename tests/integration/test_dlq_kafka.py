@@ -15,6 +15,7 @@ from confluent_kafka.admin import ConfigResource
 from lienthong.cli.dlq import dlq_group
 from lienthong.contract import examples
 from lienthong.contract import headers as h
+from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType
 from lienthong.directory.loader import load_directory
 from lienthong.plumbing.kafka_confluent import make_admin
@@ -22,6 +23,7 @@ from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import DirectorySettings, KafkaSettings
 from tests.support.consumer import deliver, running_consumer, with_store
 from tests.support.router import (
+    CODEC,
     Deployment,
     deploy,
     event_ids,
@@ -177,26 +179,46 @@ def test_dead_letters_are_listed_shown_and_replayed_once_after_a_directory_fix(
     assert [r["offset"] for r in redo["replayed"]] == lost_offsets[:1]
 
 
-def test_a_consumer_dead_letter_goes_back_to_its_delivery_topic_only(
+def test_a_consumer_dead_letter_goes_back_through_inbound_to_its_endpoint_only(
     kafka_admin: KafkaSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}"
     dep = with_store(deploy(kafka_admin), url)
-    topic = dep.delivery_topics()["tinh-nghe-an"]
-    routing = [(h.RECIPIENTS, b"000.00.00.H41"), (h.ROUTED_AT, b"1795681816000")]
-    deliver(dep, [], raw=[(b"k", b"\xc3\x01not-avro-at-all", routing)])
+    topics = dep.delivery_topics()
+    topic, inbound = topics["tinh-nghe-an"], dep.settings.topics.inbound
+    # An event for Nghệ An and a ministry, in Nghệ An's topic with a forged recipients header
+    # naming the ministry: its consumer stores nothing for an agency it does not serve.
+    event = examples.document(event_id=uuid4(), recipients=("000.00.00.H41", "000.00.00.G01"))
+    out = prepare(CODEC, EventType.DOCUMENT, event)
+    forged = [h.recipients_header(["000.00.00.G01"]), (h.ROUTED_AT, b"1795681816000")]
+    deliver(dep, [], raw=[(out.key, out.value, [*out.headers, *forged])])
     with running_consumer(dep):
         [dead] = read_committed(dep.kafka, [dep.settings.topics.dlq], 1, settle_s=0)
-    assert dict(dead.headers)[h.DLQ_STAGE] == b"consumer"
+    dead_headers = dict(dead.headers)
+    assert (dead_headers[h.DLQ_STAGE], dead_headers[h.DLQ_REASON]) == (
+        b"consumer",
+        b"foreign-recipient",
+    )
 
-    out = json.loads(ok(cli(dep, "dlq", "replay", str(dead.offset), "--json")))
-    assert [r["target"] for r in out["replayed"]] == [topic]
-    records = read_committed(dep.kafka, [topic], 2, settle_s=1)
-    assert len(records) == 2
+    replayed = json.loads(ok(cli(dep, "dlq", "replay", str(dead.offset), "--json")))
+    # Back to inbound, never into a delivery topic: only the router writes those.
+    assert [r["target"] for r in replayed["replayed"]] == [inbound]
+    [back] = read_committed(dep.kafka, [inbound], 1, settle_s=1)
+    assert (back.key, back.value) == (out.key, out.value)
+    back_headers = dict(back.headers)
+    assert back_headers[h.REDELIVER_TO] == b"tinh-nghe-an"
+    assert h.RECIPIENTS not in back_headers
+    assert h.ROUTED_AT not in back_headers
+    assert len(read_committed(dep.kafka, [topic], 1, settle_s=1)) == 1  # the forged one alone
+
+    with running_router(dep):
+        records = read_committed(dep.kafka, [topic], 2, settle_s=1)
     original, copy = sorted(records, key=lambda r: r.offset)
-    assert (copy.key, copy.value, copy.headers) == (original.key, original.value, original.headers)
-    assert copy.partition == original.partition
-    assert read_committed(dep.kafka, [dep.settings.topics.inbound], 0, settle_s=1) == []
+    assert copy.value == original.value
+    assert dict(copy.headers)[h.RECIPIENTS] == b"000.00.00.H41"  # the router's, not the forger's
+    # The ministry's endpoint had its copy when the event was first routed: none again.
+    others = [t for endpoint, t in topics.items() if endpoint != "tinh-nghe-an"]
+    assert read_committed(dep.kafka, others, 0, settle_s=1) == []
 
     again = json.loads(ok(cli(dep, "dlq", "replay", str(dead.offset), "--json")))
     assert again["replayed"] == []
