@@ -216,7 +216,7 @@ def test_a_consumer_dead_letter_goes_back_through_inbound_to_its_endpoint_only(
     original, copy = sorted(records, key=lambda r: r.offset)
     assert copy.value == original.value
     assert dict(copy.headers)[h.RECIPIENTS] == b"000.00.00.H41"  # the router's, not the forger's
-    # The ministry's endpoint had its copy when the event was first routed: none again.
+    # Nghệ An's copy alone: the ministry's endpoint, which the event addresses too, gets none.
     others = [t for endpoint, t in topics.items() if endpoint != "tinh-nghe-an"]
     assert read_committed(dep.kafka, others, 0, settle_s=1) == []
 

@@ -42,7 +42,8 @@ def test_every_command_has_help_with_an_example(command: list[str]) -> None:
 def test_dlq_replay_help_states_where_each_stage_goes() -> None:
     text = " ".join(run("dlq", "replay", "--help").stdout.split())
     assert "stage router: to the inbound topic" in text
-    assert "stage consumer: back to the delivery topic it was read from" in text
+    assert "stage consumer: to the inbound topic too" in text
+    assert "lt-redeliver-to" in text
     assert "already replayed" in text
 
 
