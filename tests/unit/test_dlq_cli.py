@@ -43,7 +43,7 @@ def test_dlq_replay_help_states_where_each_stage_goes() -> None:
     text = " ".join(run("dlq", "replay", "--help").stdout.split())
     assert "stage router: to the inbound topic" in text
     assert "stage consumer: to the inbound topic too" in text
-    assert "lt-redeliver-to" in text
+    assert "naming the endpoint it failed at" in text
     assert "already replayed" in text
 
 
