@@ -118,8 +118,7 @@ def kafka_settings(bootstrap: str) -> KafkaSettings:
 
 def _end_offsets(bootstrap: str, topic: str, group: str) -> tuple[Consumer, list[TopicPartition]]:
     """Return a watcher in `group` (it never joins) and the topic's partitions at their end."""
-    config = common_config(settings_for(bootstrap))
-    config.pop("statistics.interval.ms", None)
+    config = common_config(settings_for(bootstrap), statistics=False)
     watcher = Consumer({**config, "group.id": group})
     partitions = watcher.list_topics(topic, timeout=10).topics[topic].partitions
     ends = []

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from lienthong.cli.context import Runtime, pass_runtime
+from lienthong.cli.operator import timeout_option
 from lienthong.directory.model import Directory
 from lienthong.plumbing.kafka_confluent import make_admin
 from lienthong.security.access import NO_ACCESS, Access, load_access
@@ -36,17 +37,6 @@ def access_options(func: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         metavar="FILE",
         help="The access file declaring readers (see deploy/access.example.yaml).",
-    )(func)
-
-
-def timeout_option(func: F) -> F:
-    """Add `--timeout`: how long to wait for the broker before failing with one line."""
-    return click.option(
-        "--timeout",
-        default=15.0,
-        show_default=True,
-        metavar="SECONDS",
-        help="Give up on an unreachable broker after this long.",
     )(func)
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from lienthong.cli.acls import access_options, broker_failure, read_access, timeout_option
+from lienthong.cli.acls import access_options, broker_failure, read_access
 from lienthong.cli.context import Runtime, pass_runtime
+from lienthong.cli.operator import timeout_option
 from lienthong.plumbing.kafka_confluent import make_admin
 from lienthong.security.errors import BrokerError, SecretsError
 from lienthong.security.passwords import Passwords

@@ -200,8 +200,7 @@ def fresh_workdir(path: Path) -> Path:
 
 def dead_letters(kafka: KafkaSettings, topic: str) -> Counter[str]:
     """Count the DLQ's records by reason, reading it to its current end."""
-    config = common_config(kafka, client_id="lienthong-demo-reader")
-    config.pop("statistics.interval.ms", None)
+    config = common_config(kafka, client_id="lienthong-demo-reader", statistics=False)
     consumer = Consumer(
         {
             **config,

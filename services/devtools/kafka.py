@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lienthong.devtools.ports import free_port_pair
-from lienthong.plumbing.settings import KafkaSettings
+from lienthong.plumbing.settings import KafkaSettings, Settings
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -228,8 +228,6 @@ def settings_for(bootstrap: str) -> KafkaSettings:
     known = _STARTED.get(bootstrap)
     if known is not None:
         return known
-    from lienthong.plumbing.settings import Settings  # noqa: PLC0415 - only when not ours
-
     return Settings.from_env().kafka.model_copy(update={"bootstrap": bootstrap})
 
 

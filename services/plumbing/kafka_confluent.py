@@ -33,8 +33,13 @@ def record_size(
 LIBRDKAFKA_LOGGER = logging.getLogger("librdkafka")
 
 
-def common_config(kafka: KafkaSettings, *, client_id: str | None = None) -> Config:
-    """Return the connection settings every client shares."""
+def common_config(
+    kafka: KafkaSettings, *, client_id: str | None = None, statistics: bool = True
+) -> Config:
+    """Return the connection settings every client shares.
+
+    `statistics=False` for a plain client with no stats callback (tools, tests, benchmarks).
+    """
     config: Config = {
         "bootstrap.servers": kafka.bootstrap,
         "client.id": client_id or kafka.client_id,
@@ -43,7 +48,7 @@ def common_config(kafka: KafkaSettings, *, client_id: str | None = None) -> Conf
         "reconnect.backoff.max.ms": 1000,
         **librdkafka_config(kafka),
     }
-    if kafka.statistics_interval_ms:
+    if statistics and kafka.statistics_interval_ms:
         config["statistics.interval.ms"] = kafka.statistics_interval_ms
     return config
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -130,14 +130,7 @@ def create_acls(admin: AclAdmin, acls: Iterable[Acl], *, timeout_s: float) -> No
     if not wanted:
         return
     futures = admin.create_acls(list(wanted), request_timeout=timeout_s)
-    failures = []
-    for bound, future in futures.items():
-        try:
-            wait(future, timeout_s, f"create {wanted[bound]}")
-        except BrokerError as exc:
-            failures.extend(exc.lines)
-    if failures:
-        raise BrokerError(failures)
+    _wait_each(futures, lambda bound: f"create {wanted[bound]}", timeout_s)
 
 
 def delete_acls(admin: AclAdmin, acls: Iterable[Acl], *, timeout_s: float) -> None:
@@ -146,10 +139,17 @@ def delete_acls(admin: AclAdmin, acls: Iterable[Acl], *, timeout_s: float) -> No
     if not filters:
         return
     futures = admin.delete_acls(list(filters), request_timeout=timeout_s)
+    _wait_each(futures, lambda matched: f"delete {filters[matched]}", timeout_s)
+
+
+def _wait_each(
+    futures: Mapping[Any, Future[Any]], what: Callable[[Any], str], timeout_s: float
+) -> None:
+    """Wait for every future; raise one BrokerError with a line for each that failed."""
     failures = []
-    for matched, future in futures.items():
+    for key, future in futures.items():
         try:
-            wait(future, timeout_s, f"delete {filters[matched]}")
+            wait(future, timeout_s, what(key))
         except BrokerError as exc:
             failures.extend(exc.lines)
     if failures:

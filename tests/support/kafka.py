@@ -56,9 +56,7 @@ def unique_name(prefix: str = "test") -> str:
 
 def admin_client(kafka: KafkaSettings) -> Any:
     """Return a confluent-kafka AdminClient with these settings' credentials."""
-    config = common_config(kafka)
-    config.pop("statistics.interval.ms", None)
-    return AdminClient(config)
+    return AdminClient(common_config(kafka, statistics=False))
 
 
 def kcat_security(kafka: KafkaSettings) -> list[str]:

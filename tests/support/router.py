@@ -256,9 +256,7 @@ def read_committed(
 
 def client_config(kafka: KafkaSettings) -> dict[str, Any]:
     """Return a plain librdkafka client's connection and security settings (no statistics)."""
-    config: dict[str, Any] = common_config(kafka)
-    config.pop("statistics.interval.ms", None)
-    return config
+    return dict(common_config(kafka, statistics=False))
 
 
 def event_ids(envelopes: Iterable[Envelope]) -> Counter[str]:
