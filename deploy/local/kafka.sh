@@ -544,11 +544,20 @@ log_tail() {
 }
 
 # Waits for the broker to accept connections; returns 1 if the process died, 2 on timeout.
+# The client port is bound, and the kernel completes TCP handshakes on it, seconds before the
+# broker serves a request: after an unclean stop it first waits for the controller to fence its
+# old session (about broker.session.timeout.ms). A client in that gap hangs, or times out. So
+# the broker is ready once this run's log says it started and the port is open.
+STARTED_LINE='Kafka Server started'
+serving() { # port
+    grep -q -F -- "$STARTED_LINE" "$LOG_FILE" 2>/dev/null && port_open "$1"
+}
+
 wait_ready() {
     local pid=$1 deadline=$(($(now_ms) + START_TIMEOUT * 1000))
     while true; do
         alive "$pid" || return 1
-        port_open "$PORT" && return 0
+        serving "$PORT" && return 0
         (($(now_ms) < deadline)) || return 2
         sleep 0.1
     done
@@ -573,7 +582,7 @@ cmd_start() {
         fi
         ((rc == 1)) || {
             log_tail
-            die "pid $pid is alive but $BOOTSTRAP accepted no connection within ${START_TIMEOUT} s"
+            die "pid $pid is alive but $BOOTSTRAP served no connection within ${START_TIMEOUT} s"
         }
     fi
     rm -f -- "$PID_FILE"
@@ -645,7 +654,7 @@ cmd_start() {
         fi
         stop_pid "$pid" >/dev/null 2>&1 || true
         rm -f -- "$PID_FILE" "$CDS_DUMP"
-        die "the broker accepted no connection on $BOOTSTRAP within ${START_TIMEOUT} s; stopped it; log: $LOG_FILE"
+        die "the broker did not serve $BOOTSTRAP within ${START_TIMEOUT} s; stopped it; log: $LOG_FILE"
     fi
     print_running "$pid"
     local elapsed=$(($(now_ms) - started))
@@ -713,8 +722,8 @@ cmd_status() {
     fi
     port=$(running_port)
     port=${port:-$PORT}
-    if ! port_open "$port"; then
-        echo "not ready: pid $pid is alive but 127.0.0.1:$port accepts no connection (starting or stopping)"
+    if ! serving "$port"; then
+        echo "not ready: pid $pid is alive but does not serve 127.0.0.1:$port yet, or any more (starting or stopping)"
         return 4
     fi
     print_running "$pid" "$port"
