@@ -69,6 +69,7 @@ class Load:
         self._rate = rate
         self._unroutable_every = unroutable_every_s
         self._stop = threading.Event()
+        self._abandon = threading.Event()  # past stop's timeout: drop the event in hand too
         self._threads: list[threading.Thread] = []
         self._number = _FIRST_NUMBER
         self.offered = Offered()
@@ -81,11 +82,19 @@ class Load:
             self._threads.append(thread)
 
     def stop(self, timeout_s: float = 120.0) -> None:
-        """Stop offering; the event in hand is retried until accepted or the timeout passes."""
+        """Stop offering; the event in hand is retried until accepted or the timeout passes.
+
+        Past the timeout the threads give the event in hand up and end, so that a broker that
+        never comes back leaves no thread retrying (and logging) for the rest of the process.
+        """
         self._stop.set()
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            self._abandon.set()
+            for thread in self._threads:
+                thread.join(30.0)
 
     def _next_document(self, recipients: tuple[str, ...]) -> dict[str, object]:
         self._number += 1
@@ -108,7 +117,7 @@ class Load:
                     due = time.monotonic()  # fell behind during an outage: do not burst
 
     def _post_until_accepted(self, client: httpx.Client, document: dict[str, object]) -> None:
-        while True:
+        while not self._abandon.is_set():
             try:
                 answer = client.post("/v1/documents", json=document, headers=self._headers)
             except httpx.HTTPError as exc:
@@ -135,7 +144,7 @@ class Load:
         try:
             while not self._stop.wait(self._unroutable_every):
                 document = self._next_document((self._unknown,))
-                while True:
+                while not self._abandon.is_set():
                     try:
                         publisher.publish("document", document)
                     except ProducerError:  # the broker is away: the same event again

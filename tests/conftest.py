@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lienthong.plumbing.settings import KafkaSettings
-from tests.support.kafka import LocalKafka, unique_name
+from tests.support.kafka import LocalKafka, describe_broker, unique_name
 from tests.support.postgres import LocalPostgres
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator, Iterator
 
 _MARKERS_BY_FIXTURE = {
     "kafka": "kafka",
@@ -35,6 +35,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker in sorted({_MARKERS_BY_FIXTURE[n] for n in names & _MARKERS_BY_FIXTURE.keys()}):
             if item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
+
+
+_described: list[str] = []  # the session broker is described at the first failure only
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add the session broker's state to the first failure of a test that used it.
+
+    When the broker goes bad, every later test fails with a client's view of it; its own log
+    says why, and CI keeps nothing else.
+    """
+    report: pytest.TestReport = yield
+    broker = getattr(item, "funcargs", {}).get("kafka")
+    if report.failed and isinstance(broker, LocalKafka) and not _described:
+        _described.append(item.nodeid)
+        report.sections.append(("session broker", describe_broker(broker)))
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The short fault suite on the session broker and database: broker restarts, kills, an outage.
+"""The short fault suite on a broker of its own and the session database: restarts, kills, outage.
 
 The same run as `python -m chaos --scenario short` (chaos/run.py): the whole axis as processes under
 a steady load; the broker SIGKILLed, stopped gracefully and SIGKILLed again, a consumer and the
@@ -7,10 +7,14 @@ router SIGKILLed, PostgreSQL stopped, each for a few seconds. Nothing may be los
 topic), every fault must be recovered from without restarting what it did not kill, and the
 router's own /readyz and lag gauge must show the broker outages while they last. Recovery
 times are printed, not asserted: they are figures (docs/reliability.md), not pass marks.
+
+The broker is this test's own, not the session's: it is killed and restarted here, and a
+broker left unusable by a failed run must not take every later test down with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +24,25 @@ from chaos.run import SHORT, run
 from tests.support.kafka import LocalKafka
 from tests.support.postgres import LocalPostgres
 
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    """A broker for the faults alone, on its own data dir and ports."""
+    own = LocalKafka(home=tmp_path_factory.mktemp("chaos-kafka"))
+    try:
+        own.start()
+        yield own
+    finally:
+        own.stop()
+
 
 @pytest.mark.timeout(1200)
 def test_the_axis_rides_out_broker_restarts_kills_and_a_database_outage(
-    kafka: LocalKafka, postgres: LocalPostgres, tmp_path: Path
+    broker: LocalKafka, postgres: LocalPostgres, tmp_path: Path
 ) -> None:
-    report = run(SHORT, kafka, postgres, tmp_path, progress=print)
+    report = run(SHORT, broker, postgres, tmp_path, progress=print)
     print(render(report))
     audit = report.audit
     assert audit.documents_accepted > 0

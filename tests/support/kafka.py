@@ -36,6 +36,7 @@ __all__ = [
     "LocalKafka",
     "admin_client",
     "create_topics",
+    "describe_broker",
     "kcat_environment",
     "kcat_librdkafka_version",
     "kcat_security",
@@ -52,6 +53,32 @@ def unique_name(prefix: str = "test") -> str:
     if not _TOPIC_CHARS.fullmatch(prefix):
         raise ValueError(f"a topic name may only hold letters, digits, '.', '_', '-': {prefix!r}")
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def describe_broker(broker: LocalKafka, lines: int = 25) -> str:
+    """Return what a broker says of itself: `kafka.sh status`, its warnings, its log's tail.
+
+    For a failure report; it never raises (a broker that does not answer is what it reports).
+    """
+    try:
+        status = broker.status()
+        said = f"kafka.sh status: exit {status.returncode}: {status.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError) as exc:
+        said = f"kafka.sh status failed: {exc}"
+    try:
+        log = broker.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        return f"{said}\n(no log: {exc})"
+    warnings = [line for line in log if " WARN " in line or " ERROR " in line][-lines:]
+    return "\n".join(
+        [
+            said,
+            f"--- last {len(warnings)} warnings and errors of {broker.log_path} ---",
+            *warnings,
+            f"--- last {lines} lines ---",
+            *log[-lines:],
+        ]
+    )
 
 
 def admin_client(kafka: KafkaSettings) -> Any:
