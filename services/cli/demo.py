@@ -16,22 +16,28 @@ from lienthong.demo.run import (
     CONSUMERS,
     DemoError,
     Layout,
+    Published,
     build_stack,
     dead_letters,
     fresh_workdir,
     held,
     percentile,
+    principals,
     publish,
     render_reasons,
     wait_until,
     wanted,
 )
-from lienthong.demo.scenario import Publication, expect, story
+from lienthong.demo.scenario import expect, story
 from lienthong.demo.stack import StackError
 from lienthong.devtools.kafka import REPO_ROOT, LocalKafka
 from lienthong.devtools.ports import free_port_pair, port_accepts
 from lienthong.plumbing.kafka_confluent import make_admin
+from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.topics import apply_topics, plan_topics
+from lienthong.security.errors import SecurityError
+from lienthong.security.principals import OPERATOR, endpoint_user
+from lienthong.security.provision import provision
 
 
 @click.command("demo")
@@ -71,10 +77,15 @@ def demo_command(runtime: Runtime, *, keep_running: bool, workdir: Path, timeout
     try:
         progress(f"starting Kafka on {broker.bootstrap} (first run: fetching the jars)")
         broker.start()
-        kafka = layout.kafka
+        admin = make_admin(layout.kafka)
         specs = plan_topics(runtime.settings.topics, directory.endpoints.values())
-        apply_topics(make_admin(kafka), specs)
+        apply_topics(admin, specs)
         progress(f"{len(specs)} topics created")
+        made = provision(admin, directory, runtime.settings, layout.secrets)
+        progress(
+            f"{len(made.acls.created)} ACLs and {len(made.users.plan.create)} SCRAM users"
+            f" created (passwords in {layout.secrets})"
+        )
         stack.start(progress)
         events = story(directory)
         expected = expect(events, directory, CONSUMERS)
@@ -83,22 +94,24 @@ def demo_command(runtime: Runtime, *, keep_running: bool, workdir: Path, timeout
         dlq = runtime.settings.topics.dlq
         arrived = wait_until(
             lambda: (
-                held(layout) == target and dead_letters(layout.kafka, dlq) == expected.dead_letters
+                held(layout) == target
+                and dead_letters(layout.as_user(OPERATOR), dlq) == expected.dead_letters
             ),
             timeout,
             progress,
             "every copy, receipt and dead letter",
         )
-        _summary(layout, target, published.answers, dlq=dlq, arrived=arrived)
+        _summary(layout, target, published, principals(stack, published), dlq=dlq, arrived=arrived)
         _check(arrived=arrived, logs=workdir / "logs")
         if keep_running:
-            click.echo(
-                f"\nEverything is up. export LIENTHONG_KAFKA_BOOTSTRAP={broker.bootstrap}"
-                " and try `lienthong subscribe --endpoint vpcp`. Ctrl-C stops it all."
-            )
+            vpcp = environment(layout.as_user(endpoint_user("vpcp")))
+            click.echo("\nEverything is up. To read vpcp's deliveries as vpcp's own principal:")
+            for name, value in sorted(vpcp.items()):
+                click.echo(f"  export {name}={value}")
+            click.echo("  lienthong subscribe --endpoint vpcp\nCtrl-C stops it all.")
             while True:
                 time.sleep(3600)
-    except (StackError, DemoError) as exc:
+    except (StackError, DemoError, SecurityError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         progress("interrupted")
@@ -120,14 +133,15 @@ def _check(*, arrived: bool, logs: Path) -> None:
 def _summary(
     layout: Layout,
     target: dict[str, dict[str, int]],
-    answers: list[tuple[Publication, str]],
+    published: Published,
+    ran_as: dict[str, str],
     *,
     dlq: str,
     arrived: bool,
 ) -> None:
     found = held(layout)
     click.echo("\nPublished:")
-    for pub, said in answers:
+    for pub, said in published.answers:
         click.echo(f"  {pub.title}: {said}")
     click.echo(
         f"\n{'endpoint':<14}{'events':>8}{'documents':>11}{'reports':>9}{'statuses':>10}"
@@ -147,7 +161,7 @@ def _summary(
         )
         mark = "" if row == target[endpoint] else f"   expected {target[endpoint]}"
         click.echo(f"{endpoint:<14}{cells}  {layout.store(endpoint)}{mark}")
-    reasons = dead_letters(layout.kafka, dlq)
+    reasons = dead_letters(layout.as_user(OPERATOR), dlq)
     click.echo(f"\nDead-letter topic: {sum(reasons.values())} records: {render_reasons(reasons)}")
     delays = []
     for endpoint in CONSUMERS:
@@ -159,6 +173,9 @@ def _summary(
             f"p50 {percentile(delays, 0.5) * 1000:.0f} ms, "
             f"p99 {percentile(delays, 0.99) * 1000:.0f} ms"
         )
+    click.echo("Principals (set-up alone as the administrator lt-admin):")
+    for who, user in ran_as.items():
+        click.echo(f"  {who:<24}{user}")
     click.echo(f"Metrics: producer http://127.0.0.1:{layout.api_port}/metrics")
     click.echo(f"         router http://127.0.0.1:{layout.router_port}/metrics")
     for endpoint in CONSUMERS:

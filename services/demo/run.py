@@ -6,6 +6,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,11 @@ from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.client import Publisher
 from lienthong.producer.errors import ProducerError
+from lienthong.security.names import OPERATOR_GROUP_PREFIX
+from lienthong.security.principals import API, OPERATOR, ROUTER, endpoint_user
+from lienthong.security.provision import as_principal
 
+KAFKA_ENV = "LIENTHONG_KAFKA_"
 CONSUMERS = ("vpcp", "tinh-nghe-an", "bo-nganh")
 Progress = Callable[[str], None]
 
@@ -37,7 +42,7 @@ class Layout:
     """Where the demo's processes listen and keep their files."""
 
     workdir: Path
-    kafka: KafkaSettings  # the administrator's: set-up and the demo's own reading
+    kafka: KafkaSettings  # the administrator's: topics, ACLs and users, nothing else
     directory: Path
     api_port: int = field(default_factory=lambda: port(8080))
     router_port: int = field(default_factory=lambda: port(9101))
@@ -56,12 +61,30 @@ class Layout:
         """Return the SQLite URL of an endpoint's store."""
         return f"sqlite:///{self.workdir / f'{endpoint}.sqlite'}"
 
+    @property
+    def secrets(self) -> Path:
+        """Return the directory of the principals' password files (`users apply` writes them)."""
+        return self.workdir / "secrets"
+
+    def as_user(self, user: str) -> KafkaSettings:
+        """Return the client settings of one of the deployment's principals."""
+        return as_principal(self.kafka, user, self.secrets)
+
+
+def principals(stack: Stack, published: Published) -> dict[str, str]:
+    """Return who ran as which principal, read off what each was started with."""
+    ran = {s.name: s.env.get(f"{KAFKA_ENV}SASL_USERNAME", "(none)") for s in stack.services}
+    return {
+        **ran,
+        "Kafka publishing": ", ".join(sorted(published.users)) or "(none)",
+        "dead-letter reading": OPERATOR,
+    }
+
 
 def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
     """Declare the producer, the router and one consumer per demo endpoint."""
     base = {
-        **env,
-        **environment(layout.kafka),
+        **{k: v for k, v in env.items() if not k.startswith(KAFKA_ENV)},
         "LIENTHONG_DIRECTORY_PATH": str(layout.directory),
         "LIENTHONG_LOG_FORMAT": "json",
     }
@@ -70,6 +93,7 @@ def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
         "router",
         ["router", "run"],
         {
+            **environment(layout.as_user(ROUTER)),
             "LIENTHONG_ROUTER_INSTANCE_ID": "demo-0",
             "LIENTHONG_ROUTER_METRICS_PORT": str(layout.router_port),
         },
@@ -82,6 +106,7 @@ def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
             f"consumer-{endpoint}",
             ["consumer", "run", "--endpoint", endpoint],
             {
+                **environment(layout.as_user(endpoint_user(endpoint))),
                 "LIENTHONG_CONSUMER_DATABASE_URL": layout.store(endpoint),
                 "LIENTHONG_CONSUMER_METRICS_PORT": str(metrics),
             },
@@ -91,7 +116,7 @@ def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
     stack.add(
         "producer",
         ["producer", "serve"],
-        {"LIENTHONG_PRODUCER_PORT": str(layout.api_port)},
+        {**environment(layout.as_user(API)), "LIENTHONG_PRODUCER_PORT": str(layout.api_port)},
         ready_port=layout.api_port,
         ready_path="/readyz",
     )
@@ -103,15 +128,20 @@ class Published:
     """What publishing the story produced."""
 
     answers: list[tuple[Publication, str]] = field(default_factory=list)
+    users: set[str] = field(default_factory=set)  # who wrote straight to Kafka
 
 
 def publish(story: list[Publication], layout: Layout, progress: Progress) -> Published:
-    """Publish every event of the story the way it says (API or Kafka); record each answer."""
+    """Publish every event of the story the way it says (API or Kafka); record each answer.
+
+    What goes straight to Kafka is written as the sender's endpoint, by its own principal.
+    """
     out = Published()
     with (
         httpx.Client(base_url=f"http://127.0.0.1:{layout.api_port}", timeout=30) as api,
-        Publisher(layout.kafka) as kafka,
+        ExitStack() as publishers,
     ):
+        kafka: dict[str, Publisher] = {}
         for pub in story:
             if pub.via == "api":
                 answer = api.post(
@@ -128,8 +158,12 @@ def publish(story: list[Publication], layout: Layout, progress: Progress) -> Pub
                     first = answer.json()["errors"][0]
                     said += f" {first['pointer']}: {first['message']}"
             else:
+                if pub.endpoint not in kafka:
+                    user = layout.as_user(endpoint_user(pub.endpoint))
+                    kafka[pub.endpoint] = publishers.enter_context(Publisher(user))
+                    out.users.add(str(user.sasl_username))
                 try:
-                    result = kafka.publish(pub.kind, pub.event)
+                    result = kafka[pub.endpoint].publish(pub.kind, pub.event)
                 except ProducerError as exc:
                     raise DemoError(f"{pub.title}: {exc}") from exc
                 said = f"Kafka {result.topic}[{result.partition}]@{result.offset}"
@@ -199,12 +233,13 @@ def fresh_workdir(path: Path) -> Path:
 
 
 def dead_letters(kafka: KafkaSettings, topic: str) -> Counter[str]:
-    """Count the DLQ's records by reason, reading it to its current end."""
+    """Count the DLQ's records by reason, reading it to its current end (as the operator)."""
     config = common_config(kafka, client_id="lienthong-demo-reader", statistics=False)
     consumer = Consumer(
         {
             **config,
-            "group.id": "lienthong-demo-reader",
+            # Joins no group (assign) and commits nothing, as the operator's own tools.
+            "group.id": f"{OPERATOR_GROUP_PREFIX}demo",
             "isolation.level": "read_committed",
             "enable.auto.commit": False,
         }
@@ -220,13 +255,14 @@ def dead_letters(kafka: KafkaSettings, topic: str) -> Counter[str]:
         remaining = {p for p, end in ends.items() if end > 0}
         deadline = time.monotonic() + 10
         while remaining and time.monotonic() < deadline:
-            for message in consumer.consume(100, 0.5):
-                if message.error() is not None:
-                    continue
-                env = envelope_of(message)
-                reasons[dict(env.headers).get(h.DLQ_REASON, b"?").decode()] += 1
-                if env.offset + 1 >= ends[env.partition]:
-                    remaining.discard(env.partition)
+            for message in consumer.consume(100, 0.2):
+                if message.error() is None:
+                    env = envelope_of(message)
+                    reasons[dict(env.headers).get(h.DLQ_REASON, b"?").decode()] += 1
+            # The position, not the last record's offset: a transaction's commit marker takes
+            # the last offset of a transactional topic, and is never handed out.
+            positions = consumer.position([TopicPartition(topic, p) for p in remaining])
+            remaining -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
         return reasons
     finally:
         consumer.close()
