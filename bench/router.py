@@ -2,7 +2,11 @@
 
 Run: .venv/bin/python -m bench.router [--count N] [--max-deliveries D] [--fanout 1,8,64]
                                        [--json PATH] [--profile DIR] [--no-tools]
-It starts its own broker (tests.support.kafka: temp dir, free ports), writes a directory with
+                                       [--security secured|insecure|both]
+It starts its own broker (tests.support.kafka: temp dir, free ports; secured, SASL_SSL with
+SCRAM, as every deployment runs; or PLAINTEXT with --security insecure, the cost of security
+measured and nothing else; `both` runs the whole benchmark on each broker in turn and prints
+each figure's secured/insecure ratio), writes a directory with
 as many endpoints as the largest fan-out (64) and a group `fan-N` per fan-out, creates the
 topics as `lienthong topics apply` would (deployment defaults: 6 inbound, 3 delivery
 partitions) and pre-loads one inbound topic per fan-out with 1 KB documents addressed to
@@ -570,6 +574,71 @@ def render(result: Mapping[str, Any], figures: Sequence[Figure]) -> str:
     return "\n".join(lines)
 
 
+def security_cost(secured: Sequence[Figure], insecure: Sequence[Figure]) -> list[dict[str, Any]]:
+    """Pair each figure measured on both brokers: its input rates and secured/insecure."""
+    plain = {f.name: f for f in insecure}
+    return [
+        {
+            "name": f.name,
+            "secured_rate": round(f.input_rate, 1),
+            "insecure_rate": round(plain[f.name].input_rate, 1),
+            "ratio": round(f.input_rate / plain[f.name].input_rate, 3)
+            if plain[f.name].input_rate > 0
+            else None,
+        }
+        for f in secured
+        if f.name in plain
+    ]
+
+
+def render_cost(cost: Sequence[Mapping[str, Any]]) -> str:
+    """Return the cost of security as a Markdown table: input events/s on each broker."""
+    lines = [
+        (
+            "cost of security: the same figures on a SASL_SSL (SCRAM-SHA-512) broker and a"
+            " PLAINTEXT one, input events/s"
+        ),
+        "",
+        "| figure | PLAINTEXT | SASL_SSL | secured / plaintext |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in cost:
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        lines.append(
+            f"| {row['name']} | {row['insecure_rate']:,.0f} | {row['secured_rate']:,.0f}"
+            f" | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def measure(
+    args: argparse.Namespace, plan: Plan, *, insecure: bool
+) -> tuple[dict[str, Any], list[Figure]]:
+    """Run the whole benchmark on a broker of its own; print and return its results."""
+    load_before = os.getloadavg()[0]
+    meter = Meter(f"starting the {'PLAINTEXT' if insecure else 'SASL_SSL'} broker")
+    with (
+        progress(meter),
+        tempfile.TemporaryDirectory(prefix="lienthong-bench-") as tmp,
+        LocalKafka(home=Path(tmp) / "kafka", insecure=insecure) as broker,
+    ):
+        figures, loaded = run(
+            broker.bootstrap,
+            plan,
+            Path(tmp),
+            broker_pid=broker.pid,
+            broker_home=broker.home,
+            meter=meter,
+            profile=args.profile,
+            profile_format=args.profile_format,
+        )
+        result = report(figures, plan, loaded, (load_before, os.getloadavg()[0]))
+    result["security"] = "PLAINTEXT" if insecure else "SASL_SSL"
+    print(f"broker: {result['security']}")
+    print(render(result, figures))
+    return result, figures
+
+
 def main() -> None:
     """Start a broker, measure, print the table and the aims, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -585,30 +654,25 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy each router into this directory")
     parser.add_argument("--profile-format", choices=("svg", "txt", "json"), default="svg")
     parser.add_argument("--no-tools", action="store_true", help="skip Kafka's own tools")
+    parser.add_argument(
+        "--security",
+        choices=("secured", "insecure", "both"),
+        default="secured",
+        help="the broker's client listener: SASL_SSL, PLAINTEXT, or each in turn",
+    )
     args = parser.parse_args()
     fanouts = tuple(int(x) for x in args.fanout.split(","))
     plan = Plan(args.count, args.max_deliveries, fanouts, tools=not args.no_tools)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    load_before = os.getloadavg()[0]
-    meter = Meter("starting the broker")
-    with (
-        progress(meter),
-        tempfile.TemporaryDirectory(prefix="lienthong-bench-") as tmp,
-        LocalKafka(home=Path(tmp) / "kafka") as broker,
-    ):
-        figures, loaded = run(
-            broker.bootstrap,
-            plan,
-            Path(tmp),
-            broker_pid=broker.pid,
-            broker_home=broker.home,
-            meter=meter,
-            profile=args.profile,
-            profile_format=args.profile_format,
-        )
-        result = report(figures, plan, loaded, (load_before, os.getloadavg()[0]))
-    print(render(result, figures))
+    if args.security == "both":
+        secured, secured_figures = measure(args, plan, insecure=False)
+        insecure, insecure_figures = measure(args, plan, insecure=True)
+        cost = security_cost(secured_figures, insecure_figures)
+        print(render_cost(cost))
+        result = {"secured": secured, "insecure": insecure, "security_cost": cost}
+    else:
+        result, _ = measure(args, plan, insecure=args.security == "insecure")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
