@@ -24,7 +24,7 @@ from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.client import Publisher
 from lienthong.producer.errors import ProducerError
 from lienthong.security.names import OPERATOR_GROUP_PREFIX
-from lienthong.security.principals import API, OPERATOR, ROUTER, endpoint_user
+from lienthong.security.principals import API, OPERATOR, ROUTER, consumer_user, endpoint_user
 from lienthong.security.provision import as_principal
 
 KAFKA_ENV = "LIENTHONG_KAFKA_"
@@ -106,7 +106,7 @@ def build_stack(layout: Layout, env: dict[str, str]) -> Stack:
             f"consumer-{endpoint}",
             ["consumer", "run", "--endpoint", endpoint],
             {
-                **environment(layout.as_user(endpoint_user(endpoint))),
+                **environment(layout.as_user(consumer_user(endpoint))),
                 "LIENTHONG_CONSUMER_DATABASE_URL": layout.store(endpoint),
                 "LIENTHONG_CONSUMER_METRICS_PORT": str(metrics),
             },

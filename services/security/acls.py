@@ -8,9 +8,11 @@ Who gets what (docs/security-acls.md is this, generated for the example director
 - the operator reads the DLQ and the replay log, and writes the log and inbound under the
   replay's transactional id: a replay re-sends into inbound only, so the router checks it
   again;
-- each endpoint reads its own delivery topic in its consumer group and in groups of its own
-  namespace (agency clients), and writes inbound (events, receipts), the DLQ (its consumer
-  dead-letters there) and its clients' dead-letter topics; never a delivery topic;
+- each endpoint's persisting consumer reads its own delivery topic in its consumer group, and
+  writes inbound (receipts) and the DLQ (what it cannot store); never a delivery topic;
+- each endpoint's agency clients read the same topic in groups of the endpoint's own namespace,
+  and write inbound (events, statuses) and their own dead-letter topics, never the DLQ: the
+  operator replays the DLQ, so what is in it must come from the router or a consumer;
 - each reader reads the delivery topics it is declared for, in groups of its own.
 
 Kafka 4 implies IDEMPOTENT_WRITE from WRITE on any topic, and DESCRIBE (metadata, offsets,
@@ -30,6 +32,7 @@ from lienthong.security.principals import (
     API,
     OPERATOR,
     ROUTER,
+    consumer_user,
     endpoint_user,
     is_owned,
     principal,
@@ -114,6 +117,7 @@ def plan_acls(directory: Directory, settings: Settings, access: Access) -> froze
     plan.allow(API, TOPIC, settings.topics.inbound, WRITE)
     _operator(plan, settings)
     for endpoint_id in sorted(directory.endpoints):
+        _consumer(plan, directory.endpoint(endpoint_id), settings)
         _endpoint(plan, directory.endpoint(endpoint_id), settings)
     for reader in access.readers:
         _reader(plan, reader, directory, settings)
@@ -151,13 +155,22 @@ def _operator(plan: _Plan, settings: Settings) -> None:
     plan.allow(OPERATOR, GROUP, names.OPERATOR_GROUP_PREFIX, DESCRIBE, pattern=PREFIXED, owned=True)
 
 
+def _consumer(plan: _Plan, endpoint: Endpoint, settings: Settings) -> None:
+    topics = settings.topics
+    user = consumer_user(endpoint.id)
+    plan.allow(user, TOPIC, endpoint.delivery_topic(topics.delivery_prefix), READ)
+    plan.allow(user, GROUP, names.consumer_group(settings, endpoint.id), READ, owned=True)
+    plan.allow(user, TOPIC, topics.inbound, WRITE)
+    plan.allow(user, TOPIC, topics.dlq, WRITE)
+
+
 def _endpoint(plan: _Plan, endpoint: Endpoint, settings: Settings) -> None:
     topics = settings.topics
     user = endpoint_user(endpoint.id)
     plan.allow(user, TOPIC, endpoint.delivery_topic(topics.delivery_prefix), READ)
-    _groups(plan, user, endpoint.id, settings)
+    groups = names.client_groups(settings, endpoint.id)
+    plan.allow(user, GROUP, groups, READ, pattern=PREFIXED, owned=True)
     plan.allow(user, TOPIC, topics.inbound, WRITE)
-    plan.allow(user, TOPIC, topics.dlq, WRITE)
     dead_letters = names.client_dead_letters(settings, endpoint.id)
     plan.allow(user, TOPIC, dead_letters, WRITE, pattern=PREFIXED, owned=True)
 

@@ -14,7 +14,8 @@ OWNED_PREFIX = "lt-"
 ROUTER = "lt-router"  # the router: reads inbound, writes deliveries and the DLQ
 API = "lt-api"  # the producer HTTP API: writes inbound
 OPERATOR = "lt-operator"  # dlq list/show/replay
-ENDPOINT_PREFIX = "lt-endpoint-"  # + endpoint id: its consumer, outbox, agency clients
+CONSUMER_PREFIX = "lt-consumer-"  # + endpoint id: its persisting consumer and outbox
+ENDPOINT_PREFIX = "lt-endpoint-"  # + endpoint id: its agency clients (the Python client)
 READER_PREFIX = "lt-reader-"  # + reader name: read-only readers of delivery topics
 # The broker's and the administrator's own principals: super users in the broker config,
 # never given ACLs, never deleted.
@@ -23,8 +24,13 @@ SERVICE_USERS = (ROUTER, API, OPERATOR)
 
 
 def endpoint_user(endpoint_id: str) -> str:
-    """Return the SCRAM user name of an endpoint."""
+    """Return the SCRAM user name of an endpoint's agency clients."""
     return ENDPOINT_PREFIX + endpoint_id
+
+
+def consumer_user(endpoint_id: str) -> str:
+    """Return the SCRAM user name of an endpoint's persisting consumer (`consumer run`)."""
+    return CONSUMER_PREFIX + endpoint_id
 
 
 def reader_user(name: str) -> str:
@@ -55,9 +61,9 @@ def is_owned(kafka_principal: str) -> bool:
 
 
 def planned_users(directory: Directory, access: Access) -> tuple[str, ...]:
-    """Return every user the deployment needs, services first, then endpoints and readers."""
+    """Return every user the deployment needs: services, then each endpoint's two, readers."""
     return (
         *SERVICE_USERS,
-        *(endpoint_user(e) for e in sorted(directory.endpoints)),
+        *(u for e in sorted(directory.endpoints) for u in (consumer_user(e), endpoint_user(e))),
         *(reader_user(r.name) for r in sorted(access.readers, key=lambda r: r.name)),
     )

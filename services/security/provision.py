@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lienthong.security.access import NO_ACCESS, Access
 from lienthong.security.acls import plan_acls
 from lienthong.security.errors import BrokerError
-from lienthong.security.kafka_acls import AclChanges, apply_acls, read_acls
+from lienthong.security.kafka_acls import AclAdmin, AclChanges, apply_acls, read_acls
 from lienthong.security.passwords import Passwords
 from lienthong.security.principals import SUPER_USERS, planned_users
-from lienthong.security.users import UserChanges, apply_users, existing_users
+from lienthong.security.users import ScramAdmin, UserChanges, apply_users, existing_users
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from confluent_kafka.admin import AdminClient
-
     from lienthong.directory.model import Directory
     from lienthong.plumbing.settings import KafkaSettings, Settings
     from lienthong.security.model import Acl
+
+
+class Admin(AclAdmin, ScramAdmin, Protocol):
+    """The ACL and SCRAM parts of confluent-kafka's AdminClient (a port, for fakes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,7 @@ class Provisioned:
 
 
 def provision(
-    admin: AdminClient,
+    admin: Admin,
     directory: Directory,
     settings: Settings,
     secrets: Path,
@@ -62,7 +64,7 @@ def provision(
 
 
 def _until_visible(
-    admin: AdminClient, wanted: frozenset[Acl], users: tuple[str, ...], timeout_s: float
+    admin: Admin, wanted: frozenset[Acl], users: tuple[str, ...], timeout_s: float
 ) -> None:
     """Wait until the broker's metadata shows every ACL and user, as its authorizer will.
 

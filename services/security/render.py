@@ -13,6 +13,7 @@ from lienthong.security.principals import (
     OPERATOR,
     ROUTER,
     SUPER_USERS,
+    consumer_user,
     endpoint_user,
     principal,
     reader_user,
@@ -88,8 +89,9 @@ _NAMES = """\
 
 ## Names each principal owns
 
-- Endpoint X: the consumer group `{group_x}` (`lienthong consumer run --endpoint X`). Its
-  agency clients may use any group beginning `{clients_x}`, e.g.
+- Endpoint X: its consumer (`lt-consumer-X`) the consumer group `{group_x}`
+  (`lienthong consumer run --endpoint X`). Its agency clients (`lt-endpoint-X`) may use any
+  group beginning `{clients_x}`, e.g.
   `lienthong subscribe --endpoint {example} --group {clients_example}sync`, and write those
   groups' default dead-letter topics `{dead_x}*` (created beforehand by an administrator:
   no principal may create topics but the operator its replay log).
@@ -171,11 +173,15 @@ def _roles(directory: Directory, access: Access) -> list[tuple[str, str]]:
     ]
     for endpoint_id in sorted(directory.endpoints):
         name = _cell(directory.endpoint(endpoint_id).name)
-        role = (
-            f"endpoint `{endpoint_id}` ({name}): its consumer, its outbox relay and its"
-            " agency clients (`lienthong subscribe`, `publish --via kafka`)"
+        consumer = (
+            f"endpoint `{endpoint_id}` ({name}): its persisting consumer and outbox relay"
+            f" (`lienthong consumer run --endpoint {endpoint_id}`)"
         )
-        roles.append((endpoint_user(endpoint_id), role))
+        clients = (
+            f"endpoint `{endpoint_id}` ({name}): its agency clients (`lienthong subscribe`,"
+            " `publish --via kafka`)"
+        )
+        roles += [(consumer_user(endpoint_id), consumer), (endpoint_user(endpoint_id), clients)]
     for reader in sorted(access.readers, key=lambda r: r.name):
         reads = "every endpoint" if reader.endpoints is None else ", ".join(reader.reads(directory))
         what = _cell(reader.description) or "read-only"

@@ -33,7 +33,14 @@ from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings, TopicSettings
 from lienthong.plumbing.topics import apply_topics, plan_topics
 from lienthong.producer.client import Publisher
-from lienthong.security.principals import API, OPERATOR, ROUTER, SUPER_USERS, endpoint_user
+from lienthong.security.principals import (
+    API,
+    OPERATOR,
+    ROUTER,
+    SUPER_USERS,
+    consumer_user,
+    endpoint_user,
+)
 from tests.support.api import EXAMPLE_DIRECTORY
 from tests.support.environ import inherited_env
 from tests.support.kafka import unique_name
@@ -148,7 +155,7 @@ def axis(
             f"consumer-{endpoint}",
             ["consumer", "run", "--endpoint", endpoint],
             {
-                **user(endpoint_user(endpoint)),
+                **user(consumer_user(endpoint)),
                 "LIENTHONG_CONSUMER_DATABASE_URL": stores[endpoint],
                 "LIENTHONG_CONSUMER_METRICS_PORT": str(port),
             },
@@ -168,7 +175,7 @@ def axis(
     assert principals == {
         "router": ROUTER,
         "producer": API,
-        **{f"consumer-{e}": endpoint_user(e) for e in CONSUMERS},
+        **{f"consumer-{e}": consumer_user(e) for e in CONSUMERS},
     }
     stack.start(lambda _: None, timeout_s=120)
     try:

@@ -40,7 +40,7 @@ def test_the_demo_accounts_for_everything_with_each_service_as_its_own_principal
     assert ran_as["producer"] == API
     assert ran_as["dead-letter reading"] == OPERATOR
     for endpoint in ("vpcp", "tinh-nghe-an", "bo-nganh"):
-        assert ran_as[f"consumer-{endpoint}"] == f"lt-endpoint-{endpoint}"
+        assert ran_as[f"consumer-{endpoint}"] == f"lt-consumer-{endpoint}"
     writers = ran_as["Kafka publishing"].split(", ")
     assert writers == ["lt-endpoint-tinh-nghe-an", "lt-endpoint-vpcp"]  # the senders' own
     assert not SUPER_USERS & {*ran_as.values(), *writers}
@@ -48,7 +48,7 @@ def test_the_demo_accounts_for_everything_with_each_service_as_its_own_principal
     secrets = workdir / "secrets"
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
     files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in secrets.iterdir()}
-    assert {f"{ROUTER}.password", f"{API}.password", "lt-endpoint-vpcp.password"} <= files.keys()
+    assert {f"{ROUTER}.password", f"{API}.password", "lt-consumer-vpcp.password"} <= files.keys()
     assert set(files.values()) == {0o600}
     assert not {f"{user}.password" for user in SUPER_USERS} & files.keys()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.security.kafka_acls import delete_acls, read_acls
-from lienthong.security.principals import endpoint_user, principal
+from lienthong.security.principals import consumer_user, endpoint_user, principal
 from tests.support.kafka import admin_client, unique_name
 from tests.support.principals import provision
 from tests.support.router import Deployment, client_config, deploy
@@ -42,7 +43,18 @@ def _as(provisioned: tuple[Deployment, Path], user: str) -> dict[str, Any]:
 
 
 def _group(dep: Deployment, endpoint: str) -> str:
+    """The group of the endpoint's persisting consumer (`lienthong consumer run`)."""
     return f"{dep.settings.consumer.group_prefix}-{endpoint}"
+
+
+def _client_group(dep: Deployment, endpoint: str) -> str:
+    """A group in the endpoint's own namespace, as its agency clients choose them."""
+    return f"{_group(dep, endpoint)}.{unique_name('agency')}"
+
+
+def _assigned(consumer: Consumer) -> bool:
+    consumer.poll(0.2)
+    return consumer.assignment() != []
 
 
 def _wait(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
@@ -86,29 +98,43 @@ def test_an_endpoint_cannot_read_another_endpoints_delivery_topic_or_join_its_gr
     dep, _ = provisioned
     as_a = _as(provisioned, endpoint_user(A))
     theirs = dep.delivery_topics()[B]
-    error = _consume_error(as_a, theirs, _group(dep, A))
+    error = _consume_error(as_a, theirs, _client_group(dep, A))
     assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
-    error = _consume_error(as_a, dep.delivery_topics()[A], _group(dep, B))
-    assert error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED, error
-    # Its own topic, in its own group: allowed (nothing to read yet: no error either).
-    consumer = Consumer({**as_a, "group.id": _group(dep, A), "auto.offset.reset": "earliest"})
-    consumer.subscribe([dep.delivery_topics()[A]])
-    try:
-        _wait(lambda: (consumer.poll(0.2), consumer.assignment())[1] != [], "own assignment")
-    finally:
-        consumer.close()
+    for group in (_client_group(dep, B), _group(dep, B), _group(dep, A)):
+        # B's groups; and its own consumer's group, which is the consumer principal's alone.
+        error = _consume_error(as_a, dep.delivery_topics()[A], group)
+        assert error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED, (group, error)
+    # Its own topic, in its own groups: allowed (nothing to read yet: no error either).
+    for user, group in (
+        (endpoint_user(A), _client_group(dep, A)),
+        (consumer_user(A), _group(dep, A)),
+    ):
+        consumer = Consumer(
+            {**_as(provisioned, user), "group.id": group, "auto.offset.reset": "earliest"}
+        )
+        consumer.subscribe([dep.delivery_topics()[A]])
+        try:
+            _wait(partial(_assigned, consumer), f"{user} assigned")
+        finally:
+            consumer.close()
 
 
-def test_an_endpoint_cannot_write_any_delivery_topic_only_inbound(
+def test_an_endpoint_cannot_write_any_delivery_topic_or_the_dlq_only_inbound(
     provisioned: tuple[Deployment, Path],
 ) -> None:
     dep, _ = provisioned
-    as_a = _as(provisioned, endpoint_user(A))
-    for endpoint in (A, B):  # not even its own: only the router delivers
-        error = _produce_error(as_a, dep.delivery_topics()[endpoint])
-        assert error is not None
-        assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
-    assert _produce_error(as_a, dep.settings.topics.inbound) is None  # its events, receipts
+    as_a, its_consumer = _as(provisioned, endpoint_user(A)), _as(provisioned, consumer_user(A))
+    for config in (as_a, its_consumer):
+        for endpoint in (A, B):  # not even its own: only the router delivers
+            error = _produce_error(config, dep.delivery_topics()[endpoint])
+            assert error is not None
+            assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
+        assert _produce_error(config, dep.settings.topics.inbound) is None  # events, receipts
+    # The DLQ, which operators replay, holds only what the router or a consumer put there.
+    error = _produce_error(as_a, dep.settings.topics.dlq)
+    assert error is not None
+    assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
+    assert _produce_error(its_consumer, dep.settings.topics.dlq) is None
     # Committing offsets for B's group needs READ on that group, which the first test shows
     # A is refused (GROUP_AUTHORIZATION_FAILED); librdkafka's commit outside a subscription
     # only waits for the coordinator it may not use, so it is not asserted here.
@@ -146,7 +172,9 @@ def test_a_revoked_endpoint_is_cut_off_while_connected_without_a_restart(
     as_a = _as(provisioned, endpoint_user(A))
     mine = dep.delivery_topics()[A]
     feed = Producer(client_config(kafka_admin))
-    consumer = Consumer({**as_a, "group.id": _group(dep, A), "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {**as_a, "group.id": _client_group(dep, A), "auto.offset.reset": "earliest"}
+    )
     producer = Producer({**as_a, "message.timeout.ms": 10_000})
     consumer.subscribe([mine])
     try:

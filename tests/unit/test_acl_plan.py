@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from lienthong.security.principals import (
     OPERATOR,
     ROUTER,
     SUPER_USERS,
+    consumer_user,
     endpoint_user,
     principal,
     reader_user,
@@ -105,15 +107,23 @@ def test_operator_reads_the_dlq_and_replays_into_inbound_only() -> None:
     assert not can(acls, OPERATOR, WRITE, TOPIC, "lienthong.dlq")
 
 
-def test_endpoint_reads_its_topic_in_its_groups_and_writes_inbound_and_dead_letters() -> None:
+def test_endpoint_clients_read_its_topic_in_its_namespace_and_write_inbound_not_the_dlq() -> None:
     acls = plan_acls(directory_of("tinh-nghe-an"), Settings(), NO_ACCESS)
     assert acls_of(acls, endpoint_user("tinh-nghe-an")) == {
         ("TOPIC", "LITERAL", "lienthong.deliver.tinh-nghe-an", "READ"),
-        ("GROUP", "LITERAL", "lienthong-consumer-tinh-nghe-an", "READ"),
         ("GROUP", "PREFIXED", "lienthong-consumer-tinh-nghe-an.", "READ"),
         ("TOPIC", "LITERAL", "lienthong.inbound", "WRITE"),
-        ("TOPIC", "LITERAL", "lienthong.dlq", "WRITE"),
         ("TOPIC", "PREFIXED", "lienthong.dlq.lienthong-consumer-tinh-nghe-an.", "WRITE"),
+    }
+
+
+def test_endpoint_consumer_reads_its_topic_in_its_group_and_writes_inbound_and_the_dlq() -> None:
+    acls = plan_acls(directory_of("tinh-nghe-an"), Settings(), NO_ACCESS)
+    assert acls_of(acls, consumer_user("tinh-nghe-an")) == {
+        ("TOPIC", "LITERAL", "lienthong.deliver.tinh-nghe-an", "READ"),
+        ("GROUP", "LITERAL", "lienthong-consumer-tinh-nghe-an", "READ"),
+        ("TOPIC", "LITERAL", "lienthong.inbound", "WRITE"),
+        ("TOPIC", "LITERAL", "lienthong.dlq", "WRITE"),
     }
 
 
@@ -127,10 +137,11 @@ def test_names_follow_the_settings() -> None:
     assert ("TOPIC", "PREFIXED", "axis.out.", "WRITE") in acls_of(acls, ROUTER)
     assert ("TRANSACTIONAL_ID", "PREFIXED", "rt-", "WRITE") in acls_of(acls, ROUTER)
     assert ("GROUP", "LITERAL", "rt", "READ") in acls_of(acls, ROUTER)
-    endpoint = acls_of(acls, endpoint_user("vpcp"))
+    endpoint = acls_of(acls, consumer_user("vpcp"))
     assert ("TOPIC", "LITERAL", "axis.out.vpcp", "READ") in endpoint
     assert ("GROUP", "LITERAL", "sink-vpcp", "READ") in endpoint
     assert ("TOPIC", "LITERAL", "axis.dead", "WRITE") in endpoint
+    assert ("GROUP", "PREFIXED", "sink-vpcp.", "READ") in acls_of(acls, endpoint_user("vpcp"))
     assert ("TOPIC", "LITERAL", "axis.dead.replayed", "READ") in acls_of(acls, OPERATOR)
 
 
@@ -210,7 +221,7 @@ def test_overlapping_namespaces_are_denied_to_the_shorter_id() -> None:
     assert not can(acls, endpoint_user("a"), READ, GROUP, "lienthong-consumer-a.b")
     assert not can(acls, endpoint_user("a"), READ, GROUP, "lienthong-consumer-a.b.x")
     assert can(acls, endpoint_user("a"), READ, GROUP, "lienthong-consumer-a.x")
-    assert can(acls, endpoint_user("a.b"), READ, GROUP, "lienthong-consumer-a.b")
+    assert can(acls, consumer_user("a.b"), READ, GROUP, "lienthong-consumer-a.b")
 
 
 def test_no_acl_for_super_users_and_every_principal_is_ours(
@@ -243,34 +254,47 @@ def check_isolation(directory: Directory, access: Access, acls: frozenset[Acl]) 
         API,
         OPERATOR,
         *map(endpoint_user, endpoints),
+        *map(consumer_user, endpoints),
         *(reader_user(r.name) for r in access.readers),
     }
     for mine in endpoints:
-        me = endpoint_user(mine)
+        me, my_consumer = endpoint_user(mine), consumer_user(mine)
         assert can(acls, me, READ, TOPIC, deliveries[mine])
-        assert can(acls, me, READ, GROUP, names.consumer_group(settings, mine))
+        assert can(acls, my_consumer, READ, TOPIC, deliveries[mine])
+        assert can(acls, my_consumer, READ, GROUP, names.consumer_group(settings, mine))
+        assert not can(acls, me, READ, GROUP, names.consumer_group(settings, mine))
         assert can(acls, me, READ, GROUP, names.client_groups(settings, mine) + FOREIGN)
+        assert not can(
+            acls, my_consumer, READ, GROUP, names.client_groups(settings, mine) + FOREIGN
+        )
         assert can(acls, me, WRITE, TOPIC, settings.topics.inbound)
+        assert can(acls, my_consumer, WRITE, TOPIC, settings.topics.inbound)
         for theirs in endpoints:
             if theirs == mine:
                 continue
-            for op in (READ, DESCRIBE, WRITE):
-                assert not can(acls, me, op, TOPIC, deliveries[theirs]), (mine, theirs, op)
+            for user, op in itertools.product((me, my_consumer), (READ, DESCRIBE, WRITE)):
+                assert not can(acls, user, op, TOPIC, deliveries[theirs]), (user, theirs, op)
                 for group in (
                     names.consumer_group(settings, theirs),
                     names.client_groups(settings, theirs) + FOREIGN,
                 ):
-                    assert not can(acls, me, op, GROUP, group), (mine, group, op)
+                    assert not can(acls, user, op, GROUP, group), (user, group, op)
             dead = names.client_dead_letters(settings, theirs) + FOREIGN
             assert not can(acls, me, WRITE, TOPIC, dead), (mine, dead)
+            assert not can(acls, my_consumer, WRITE, TOPIC, dead), (mine, dead)
     for topic in deliveries.values():
         writers = {u for u in everyone if can(acls, u, WRITE, TOPIC, topic)}
         assert writers == {ROUTER}, topic
     dlq_writers = {u for u in everyone if can(acls, u, WRITE, TOPIC, settings.topics.dlq)}
     consumers = {reader_user(r.name) for r in access.readers if r.dead_letters}
-    assert dlq_writers == {ROUTER, *map(endpoint_user, endpoints), *consumers}
+    assert dlq_writers == {ROUTER, *map(consumer_user, endpoints), *consumers}
     inbound_writers = {u for u in everyone if can(acls, u, WRITE, TOPIC, settings.topics.inbound)}
-    assert inbound_writers == {API, OPERATOR, *map(endpoint_user, endpoints)}
+    assert inbound_writers == {
+        API,
+        OPERATOR,
+        *map(endpoint_user, endpoints),
+        *map(consumer_user, endpoints),
+    }
     for user in everyone - {ROUTER, OPERATOR}:
         assert not can(acls, user, WRITE, TXN, "lienthong-router-x"), user
         assert not can(acls, user, READ, TOPIC, settings.topics.dlq), user

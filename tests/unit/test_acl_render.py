@@ -220,8 +220,11 @@ def test_a_principal_that_cannot_be_a_kubernetes_name_is_refused() -> None:
     acls = plan_acls(directory, Settings(), NO_ACCESS)
     with pytest.raises(PlanError) as caught:
         render_strimzi(directory, Settings(), NO_ACCESS, acls, cluster="c")
-    assert caught.value.lines[0].startswith("lt-endpoint-a_b cannot be a KafkaUser")
-    assert len(caught.value.lines) == 1
+    assert [line.split(" ", 1)[0] for line in caught.value.lines] == [
+        "lt-consumer-a_b",
+        "lt-endpoint-a_b",
+    ]
+    assert caught.value.lines[0].startswith("lt-consumer-a_b cannot be a KafkaUser")
 
 
 @pytest.mark.parametrize(
@@ -319,7 +322,7 @@ def test_render_writes_a_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     kinds = [d["kind"] for d in strimzi_documents(out.read_text(encoding="utf-8"))]
-    assert kinds.count("KafkaUser") == 3 + 6
+    assert kinds.count("KafkaUser") == 3 + 2 * 6
     assert kinds.count("KafkaTopic") == 2 + 6
 
 
@@ -379,11 +382,11 @@ def test_users_apply_then_list(fake_admin: FakeAdmin, tmp_path: Path) -> None:
     result = run("users", "apply", "--no-readers", "--secrets-dir", str(secrets))
     assert result.exit_code == 0, result.output
     assert f"create lt-router (new password in {secrets}/lt-router.password)" in result.stdout
-    assert "created 9, rotated 0, deleted 0; 0 left as they are" in result.stderr
+    assert "created 15, rotated 0, deleted 0; 0 left as they are" in result.stderr
     for path in secrets.iterdir():  # never printed
         assert path.read_text().strip() not in result.output
     again = run("users", "apply", "--no-readers", "--secrets-dir", str(secrets))
-    assert "nothing to do: 9 users already exist" in again.stderr
+    assert "nothing to do: 15 users already exist" in again.stderr
     listed = run("users", "list", "--no-readers", "--secrets-dir", str(secrets))
     assert listed.exit_code == 0, listed.output
     lines = listed.stdout.splitlines()
