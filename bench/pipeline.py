@@ -3,7 +3,10 @@
 Run: .venv/bin/python -m bench.pipeline [--rate R | --saturate] [--seconds S | --count N]
        [--doc-bytes B] [--fanout F] [--endpoints E] [--routers R] [--via api|client]
        [--batch N] [--clients C] [--drain-timeout S] [--no-ceilings] [--no-peer] [--json PATH]
-It starts its own broker (lienthong.devtools: temp dir, free ports) and PostgreSQL server
+       [--security secured|insecure|both]
+It starts its own broker (lienthong.devtools: temp dir, free ports; SASL_SSL with SCRAM, or
+PLAINTEXT with --security insecure; `both` runs everything on each in turn and prints the
+secured/plaintext ratio of each load's rates and latency) and PostgreSQL server
 (tests.support.postgres), a generated directory (bench/fanout.py: endpoints ep-NN, a group per
 fan-out, the sender on an endpoint of its own), and, as separate processes (services/demo/
 stack.py), the producer API, the router(s) and a consumer per endpoint, each with a database
@@ -29,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import count as counter
 from pathlib import Path
+from typing import Any
 
 from bench.fanout import DOCUMENT_BYTES
 from bench.ingest import Meter, progress
@@ -130,6 +134,12 @@ def parse(argv: Sequence[str] | None = None) -> tuple[Plan, argparse.Namespace]:
     parser.add_argument("--no-peer", action="store_true", help="skip the Quix Streams router")
     parser.add_argument("--json", type=Path, help="write the results to this file")
     parser.add_argument(
+        "--security",
+        choices=("secured", "insecure", "both"),
+        default="secured",
+        help="the broker's client listener: SASL_SSL, PLAINTEXT, or each in turn",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="py-spy the API, the routers and one consumer into PATH-<service> (.svg/.json/.txt)",
@@ -166,15 +176,15 @@ def databases(server: LocalPostgres) -> Callable[[str], str]:
     return lambda name: server.create_database(f"{name[:50]}_{next(numbers)}")
 
 
-def main() -> None:
-    """Start a broker and PostgreSQL, measure, print the tables and the targets, write JSON."""
-    plan, args = parse()
+def measure(plan: Plan, *, insecure: bool) -> dict[str, Any]:
+    """Run the whole benchmark on a broker of its own; print and return its results."""
     load_before = os.getloadavg()[0]
-    meter = Meter("starting the broker and PostgreSQL")
+    security = "PLAINTEXT" if insecure else "SASL_SSL"
+    meter = Meter(f"starting the {security} broker and PostgreSQL")
     with (
         progress(meter),
         tempfile.TemporaryDirectory(prefix="lienthong-bench-") as tmp,
-        LocalKafka(home=Path(tmp) / "kafka") as broker,
+        LocalKafka(home=Path(tmp) / "kafka", insecure=insecure) as broker,
         LocalPostgres() as server,
     ):
         result = run(
@@ -190,7 +200,69 @@ def main() -> None:
         )
         command = " ".join([".venv/bin/python -m bench.pipeline", *sys.argv[1:]])
         data = report(result, (load_before, os.getloadavg()[0]), command)
+    data["security"] = security
+    print(f"broker: {security}")
     print(render(data, result))
+    return data
+
+
+# Each load's figures the cost of security is read on: rates, and latency percentiles.
+_COST_RATES = ("router_in_rate", "delivery_rate", "persisted_rate")
+_COST_LATENCIES = ("p50", "p99")
+
+
+def security_cost(secured: Mapping[str, Any], insecure: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Pair each load's figures on the two brokers; ratio secured / plaintext."""
+    rows = []
+    for mine, plain in zip(secured["phases"], insecure["phases"], strict=True):
+        figures = [(k, mine[k], plain[k]) for k in _COST_RATES]
+        figures += [
+            (f"latency {q} ms", mine["latency_ms"].get(q), plain["latency_ms"].get(q))
+            for q in _COST_LATENCIES
+        ]
+        for name, ours, theirs in figures:
+            ratio = round(ours / theirs, 3) if ours is not None and theirs else None
+            rows.append(
+                {
+                    "load": mine["offered"]["rate"],
+                    "figure": name,
+                    "secured": ours,
+                    "insecure": theirs,
+                    "ratio": ratio,
+                }
+            )
+    return rows
+
+
+def render_cost(cost: Sequence[Mapping[str, Any]]) -> str:
+    """Return the cost of security as a Markdown table."""
+    lines = [
+        "cost of security: each load on a SASL_SSL (SCRAM-SHA-512) broker and a PLAINTEXT one",
+        "",
+        "| load (docs/s offered) | figure | PLAINTEXT | SASL_SSL | secured / plaintext |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for row in cost:
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        cells = ["-" if v is None else f"{v:,.0f}" for v in (row["insecure"], row["secured"])]
+        lines.append(
+            f"| {row['load']:,.0f} | {row['figure']} | {cells[0]} | {cells[1]} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Start a broker and PostgreSQL, measure, print the tables and the targets, write JSON."""
+    plan, args = parse()
+    data: dict[str, Any]
+    if args.security == "both":
+        secured = measure(plan, insecure=False)
+        insecure = measure(plan, insecure=True)
+        cost = security_cost(secured, insecure)
+        print(render_cost(cost))
+        data = {"secured": secured, "insecure": insecure, "security_cost": cost}
+    else:
+        data = measure(plan, insecure=args.security == "insecure")
     if args.json:
         args.json.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
