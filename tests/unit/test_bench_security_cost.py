@@ -36,7 +36,7 @@ def test_router_cost_pairs_by_name_and_fan_out_and_rates_a_producer_by_its_recor
 def test_pipeline_cost_pairs_each_load_rates_and_latency() -> None:
     def phase(rate: float, p50: float) -> dict[str, object]:
         return {
-            "offered": {"rate": 1000.0},
+            "offered": {"rate": rate / 2, "load": {"rate": 1000.0}},
             "router_in_rate": rate,
             "delivery_rate": rate * 8,
             "persisted_rate": rate * 8,
@@ -45,9 +45,10 @@ def test_pipeline_cost_pairs_each_load_rates_and_latency() -> None:
 
     cost = pipeline.security_cost({"phases": [phase(950, 60)]}, {"phases": [phase(1000, 40)]})
     assert {r["figure"]: r["ratio"] for r in cost} == {
-        "router_in_rate": 0.95,
-        "delivery_rate": 0.95,
-        "persisted_rate": 0.95,
+        "docs accepted/s": 0.95,
+        "router_in/s": 0.95,
+        "delivery/s": 0.95,
+        "persisted/s": 0.95,
         "latency p50 ms": 1.5,
         "latency p99 ms": 1.5,
     }
