@@ -9,6 +9,7 @@ import click
 
 from lienthong.cli.context import Runtime, pass_runtime
 from lienthong.plumbing.kafka_confluent import make_admin
+from lienthong.plumbing.kafka_reach import reach_hint
 from lienthong.plumbing.topics import TopicError, apply_topics, plan_topics
 
 
@@ -36,9 +37,7 @@ def topics_apply(runtime: Runtime, *, dry_run: bool, as_json: bool, timeout: flo
             make_admin(runtime.settings.kafka), specs, dry_run=dry_run, timeout=timeout
         )
     except TopicError as exc:
-        raise click.ClickException(
-            f"{exc} (is the broker at {runtime.settings.kafka.bootstrap} up?)"
-        ) from None
+        raise click.ClickException(f"{exc} {reach_hint(runtime.settings.kafka)}") from None
     for outcome in outcomes:
         if as_json:
             click.echo(json.dumps(asdict(outcome)))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from confluent_kafka import KafkaError, KafkaException
 
+from lienthong.plumbing.kafka_reach import reach_hint
+from lienthong.plumbing.settings import KafkaSettings
+
 
 class OperationsError(RuntimeError):
     """An operator command could not do what it was asked; the message is the one-line reason."""
@@ -21,10 +24,10 @@ class ReplayFailed(OperationsError):
     """A replay transaction was aborted: nothing of it is visible."""
 
 
-def broker_error(exc: KafkaException, bootstrap: str, doing: str) -> BrokerUnavailable:
+def broker_error(exc: KafkaException, kafka: KafkaSettings, doing: str) -> BrokerUnavailable:
     """Translate a client exception into a one-line reason naming the broker."""
     error = exc.args[0] if exc.args else None
     text = error.str() if isinstance(error, KafkaError) else str(exc)
     if isinstance(error, KafkaError) and error.code() == KafkaError._TIMED_OUT:
         text = "timed out"  # librdkafka's text suggests retrying the call, which we did not
-    return BrokerUnavailable(f"cannot {doing}: {text} (is the broker at {bootstrap} up?)")
+    return BrokerUnavailable(f"cannot {doing}: {text} {reach_hint(kafka)}")

@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from lienthong.operations.errors import BrokerUnavailable, NotFound, broker_error
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.kafka_confluent import envelope_of, make_consumer
+from lienthong.plumbing.kafka_reach import reach_hint
 from lienthong.plumbing.settings import KafkaSettings
 
 # librdkafka retries a down broker with a log line per attempt; a command reports one line of
@@ -32,7 +33,7 @@ class TopicReader:
     """A consumer that only assigns partitions; close it (or use it as a context manager)."""
 
     def __init__(self, kafka: KafkaSettings, *, timeout_s: float, **overrides: Any) -> None:
-        self._bootstrap = kafka.bootstrap
+        self._kafka = kafka
         self._timeout = timeout_s
         self._consumer: Consumer = make_consumer(
             kafka,
@@ -63,7 +64,7 @@ class TopicReader:
         try:
             metadata = self._consumer.list_topics(topic, timeout=self._timeout)
         except KafkaException as exc:
-            raise broker_error(exc, self._bootstrap, f"read the metadata of {topic}") from None
+            raise broker_error(exc, self._kafka, f"read the metadata of {topic}") from None
         found = metadata.topics.get(topic)
         error = found.error if found is not None else None
         if found is None or (error is not None and error.code() == _UNKNOWN_TOPIC):
@@ -81,7 +82,7 @@ class TopicReader:
                 TopicPartition(topic, partition), timeout=self._timeout
             )
         except KafkaException as exc:
-            raise broker_error(exc, self._bootstrap, f"read the offsets of {topic}") from None
+            raise broker_error(exc, self._kafka, f"read the offsets of {topic}") from None
         return low, high
 
     def offsets_for_time(self, topic: str, at_ms: int) -> dict[int, int]:
@@ -90,7 +91,7 @@ class TopicReader:
         try:
             found = self._consumer.offsets_for_times(wanted, timeout=self._timeout)
         except KafkaException as exc:
-            raise broker_error(exc, self._bootstrap, f"look up times in {topic}") from None
+            raise broker_error(exc, self._kafka, f"look up times in {topic}") from None
         return {tp.partition: tp.offset for tp in found}
 
     def snapshot(
@@ -131,7 +132,7 @@ class TopicReader:
         shown = ", ".join(str(p) for p in sorted(pending))
         raise BrokerUnavailable(
             f"no progress reading {topic} partitions {shown} for {self._timeout:.0f} s"
-            f" (is the broker at {self._bootstrap} up?)"
+            f" {reach_hint(self._kafka)}"
         )
 
     def read_one(self, topic: str, partition: int, offset: int) -> Envelope:

@@ -115,7 +115,7 @@ class KafkaReplayLog:
         except KafkaException as exc:
             if exc.args[0].name() == "TOPIC_ALREADY_EXISTS":  # raced with another replay
                 return
-            raise broker_error(exc, self._kafka.bootstrap, f"create {self._topic}") from None
+            raise broker_error(exc, self._kafka, f"create {self._topic}") from None
 
 
 class KafkaReplayPublisher:

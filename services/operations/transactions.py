@@ -12,6 +12,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from lienthong.operations.errors import ReplayFailed, broker_error
 from lienthong.operations.kafka_read import QUIET
 from lienthong.plumbing.kafka_confluent import kafka_headers, make_producer
+from lienthong.plumbing.kafka_reach import reach_hint
 from lienthong.plumbing.settings import KafkaSettings
 
 _TRANSACTION_TIMEOUT_MS = 120_000
@@ -32,7 +33,7 @@ class TransactionalWriter:
     """Write batches in transactions under one transactional id, fencing earlier holders."""
 
     def __init__(self, kafka: KafkaSettings, transactional_id: str, *, timeout_s: float) -> None:
-        self._bootstrap = kafka.bootstrap
+        self._kafka = kafka
         self._id = transactional_id
         self._timeout = timeout_s
         overrides: dict[str, Any] = {
@@ -51,7 +52,7 @@ class TransactionalWriter:
         try:
             self._producer.init_transactions(self._timeout)
         except KafkaException as exc:
-            raise broker_error(exc, self._bootstrap, f"start transactions as {self._id}") from None
+            raise broker_error(exc, self._kafka, f"start transactions as {self._id}") from None
         self._ready = True
 
     def commit(self, writes: Iterable[Write]) -> int:
@@ -80,7 +81,7 @@ class TransactionalWriter:
                     producer.abort_transaction(self._timeout)
             raise ReplayFailed(
                 f"transaction aborted, nothing was published: {error.str()}"
-                f" (is the broker at {self._bootstrap} up?)"
+                f" {reach_hint(self._kafka)}"
             ) from None
         return count
 

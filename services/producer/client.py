@@ -17,6 +17,7 @@ from lienthong.contract.errors import SchemaViolation
 from lienthong.contract.outgoing import Outgoing, prepare
 from lienthong.contract.schemas import EventType, SchemaStore
 from lienthong.plumbing.kafka_python import make_producer
+from lienthong.plumbing.kafka_reach import reach_hint
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.errors import BrokerUnavailable, InvalidEvent, ProducerError
 from lienthong.producer.json_models import build_models
@@ -217,7 +218,7 @@ class Publisher:
                 try:
                     self._producer = self._factory(self._settings, self._timeout_s)
                 except KafkaError as exc:
-                    raise _down(f"cannot reach Kafka at {self._settings.bootstrap}: {exc}") from exc
+                    raise _down(f"cannot reach Kafka: {exc} {reach_hint(self._settings)}") from exc
             return self._producer
 
     def _send(

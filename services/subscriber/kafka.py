@@ -14,6 +14,7 @@ from kafka.structs import OffsetAndMetadata
 from lienthong.plumbing.deadletter import DeadLetter
 from lienthong.plumbing.envelope import Envelope
 from lienthong.plumbing.kafka_python import envelope_of, make_consumer, make_producer
+from lienthong.plumbing.kafka_reach import reach_hint
 from lienthong.plumbing.settings import KafkaSettings
 from lienthong.producer.client import producer_overrides
 from lienthong.subscriber.events import CommitFailed, DeadLetterFailed, SubscriberError
@@ -109,7 +110,7 @@ class KafkaPythonConsumer:
                 **{"auto_offset_reset": reset, **sub.options},
             )
         except KafkaError as exc:
-            raise SubscriberError(f"cannot reach Kafka at {sub.kafka.bootstrap}: {exc}") from exc
+            raise SubscriberError(f"cannot reach Kafka: {exc} {reach_hint(sub.kafka)}") from exc
         try:
             _start(self._consumer, sub, on_revoked)
         except BaseException:
@@ -142,7 +143,11 @@ class KafkaPythonConsumer:
 def _start(consumer: Any, sub: Subscription, on_revoked: RevokeCallback) -> None:
     missing = set(sub.topics) - set(consumer.topics())
     if missing:
-        raise SubscriberError(f"no such topic: {', '.join(sorted(missing))}")
+        # The broker lists only the topics a principal may describe: a topic that exists but
+        # is another endpoint's looks missing, so say both.
+        who = sub.kafka.sasl_username
+        why = f", or {who} may not read it (lienthong acls plan shows who may)" if who else ""
+        raise SubscriberError(f"no such topic{why}: {', '.join(sorted(missing))}")
     if sub.group_id is not None:
         consumer.subscribe(list(sub.topics), listener=_Listener(consumer, on_revoked))
         return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
 from pydantic import SecretStr
 
 from lienthong.cli import main
+from lienthong.plumbing.kafka_reach import tls_problem
 from lienthong.plumbing.kafka_security import environment
 from lienthong.plumbing.settings import KafkaSettings
 from tests.support.kafka import admin_client, unique_name
@@ -95,3 +97,30 @@ def test_a_bare_bootstrap_fails_with_the_missing_setting_named() -> None:
     result = CliRunner().invoke(main, ["topics", "apply", "--timeout", "3"], env=env)
     assert result.exit_code == 1
     assert "LIENTHONG_KAFKA_SASL_USERNAME is not set" in result.stderr
+
+
+def test_a_broker_certificate_the_ca_does_not_sign_is_named_as_such(
+    kafka_admin: KafkaSettings, tmp_path: Path
+) -> None:
+    # Another CA than the broker's: what a client gets with the wrong file or a new cluster.
+    other_ca = tmp_path / "other-ca.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(tmp_path / "other-ca.key"), "-out", str(other_ca),
+         "-days", "1", "-subj", "/CN=Another CA"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    assert tls_problem(kafka_admin) is None  # the broker's own CA: the handshake succeeds
+    wrong = kafka_admin.model_copy(update={"ssl_ca_location": other_ca})
+    # The broker sends its CA in the chain: OpenSSL names that one, self-signed and unknown.
+    assert tls_problem(wrong) == (
+        f"its TLS certificate is not trusted by the CA in {other_ca}"
+        " (self-signed certificate in certificate chain)"
+    )
+
+    env = {**_env(wrong, unique_name("topics")), "LIENTHONG_LOG_LEVEL": "error"}
+    result = CliRunner().invoke(main, ["topics", "apply", "--timeout", "3"], env=env)
+    assert result.exit_code == 1
+    assert f"(the broker at {kafka_admin.bootstrap} answers, but its TLS certificate" in (
+        result.stderr
+    )
