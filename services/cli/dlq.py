@@ -11,6 +11,7 @@ from lienthong.cli.dlq_replay import dlq_replay, log_topic_option
 from lienthong.cli.operator import (
     WHEN_HELP,
     echo_json,
+    echo_line,
     json_option,
     offset_value,
     one_line_failure,
@@ -96,7 +97,7 @@ def dlq_list(
         )
         return
     for line in list_lines(shown, replayed, len(records), len(matching)):
-        click.echo(line)
+        echo_line(line)
     click.echo(summary_line(counts))
 
 
@@ -134,7 +135,7 @@ def dlq_show(
         echo_json(data)
         return
     for line in record_lines(data):
-        click.echo(line)
+        echo_line(line)
 
 
 dlq_group.add_command(dlq_replay)

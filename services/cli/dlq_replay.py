@@ -11,6 +11,7 @@ import click
 from lienthong.cli.context import Runtime, pass_runtime
 from lienthong.cli.operator import (
     echo_json,
+    echo_line,
     json_option,
     offset_values,
     one_line_failure,
@@ -118,4 +119,4 @@ def dlq_replay(
         echo_json(replay_json(plan, dry_run=dry_run, log_topic=replay_log.topic))
         return
     for line in replay_lines(plan, dry_run=dry_run):
-        click.echo(line)
+        echo_line(line)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from lienthong.contract.text import for_terminal, json_for_terminal
 from lienthong.operations.errors import OperationsError
 from lienthong.operations.when import HINT, parse_when
 
@@ -66,8 +67,17 @@ def json_option(func: F) -> F:
 
 
 def echo_json(data: Any) -> None:
-    """Print one JSON document, non-ASCII kept (agency names are Vietnamese)."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    """Print one JSON document, non-ASCII kept (agency names are Vietnamese), C1 and bidi not."""
+    click.echo(json_for_terminal(json.dumps(data, ensure_ascii=False, indent=2)))
+
+
+def echo_line(line: str) -> None:
+    """Print one line of a record's text, its control and bidi characters shown as escapes.
+
+    What a record says is the sender's: raw, an ANSI escape in a subject would clear the
+    operator's terminal or paint a fake status on it.
+    """
+    click.echo(for_terminal(line))
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from lienthong.contract import strict_json
 from lienthong.contract.schemas import EventType
 
 ACCEPTED = 202
@@ -134,7 +135,9 @@ def read_items(text: str, default_type: EventType | None) -> list[Item]:
     if text[start : start + 1] == "[":
         return [_item(line, value, default_type) for line, value in _array(text, start)]
     try:
-        return [_item(text.count("\n", 0, start) + 1, json.loads(text), default_type)]
+        return [_item(text.count("\n", 0, start) + 1, strict_json.loads(text), default_type)]
+    except strict_json.JsonRefused as exc:
+        raise UsageProblem(f"not JSON the axis accepts: {exc}") from None
     except json.JSONDecodeError as whole:
         items = list(_json_lines(text, default_type))
         # Not one line parsed: a broken JSON document, better named once than line by line.
@@ -146,15 +149,15 @@ def read_items(text: str, default_type: EventType | None) -> list[Item]:
 def _array(text: str, start: int) -> Iterator[tuple[int, Any]]:
     """Yield each value of a JSON list with the line it starts on."""
     try:
-        count = len(json.loads(text))
-    except json.JSONDecodeError as exc:
+        count = len(strict_json.loads(text))
+    except (json.JSONDecodeError, strict_json.JsonRefused) as exc:
         raise UsageProblem(f"not a valid JSON list: {exc}") from None
-    decoder, pos, line, counted = json.JSONDecoder(), start + 1, 1, 0
+    pos, line, counted = start + 1, 1, 0
     for _ in range(count):  # the list is valid: only blanks and commas between its values
         found = _SEPARATORS.match(text, pos)
         pos = found.end() if found else pos
         line, counted = line + text.count("\n", counted, pos), pos
-        value, pos = decoder.raw_decode(text, pos)
+        value, pos = strict_json.raw_decode(text, pos)
         yield line, value
 
 
@@ -162,9 +165,11 @@ def _json_lines(text: str, default_type: EventType | None) -> Iterator[Item]:
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
-                value = json.loads(line)
+                value = strict_json.loads(line)
             except json.JSONDecodeError as exc:
                 yield Item(number, None, problem=f"not JSON: {exc.msg} at column {exc.colno}")
+            except strict_json.JsonRefused as exc:
+                yield Item(number, None, problem=f"not JSON the axis accepts: {exc}")
             else:
                 yield _item(number, value, default_type)
 

@@ -11,6 +11,7 @@ import click
 from lienthong.cli.context import Runtime, pass_runtime
 from lienthong.contract.jsonform import to_json
 from lienthong.contract.schemas import EventType
+from lienthong.contract.text import for_terminal, json_for_terminal
 from lienthong.contract.typed import Document, Record, Report
 from lienthong.producer.rules import STATUS_CODES
 from lienthong.subscriber import Event, Subscriber, SubscriberError, UnreadableEvent
@@ -144,7 +145,8 @@ def subscribe_command(
                 for event in sub:
                     if event.event_type not in wanted:
                         continue
-                    click.echo(json_line(event) if as_json else readable_line(event))
+                    line = json_line(event) if as_json else readable_line(event)
+                    click.echo(json_for_terminal(line) if as_json else for_terminal(line))
                     shown += 1
                     if count is not None and shown >= count:
                         sub.stop()  # the loop's next step finishes this event, then ends

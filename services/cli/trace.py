@@ -13,6 +13,7 @@ from lienthong.consumer.store.errors import StoreError
 from lienthong.consumer.store.model import Timeline
 from lienthong.consumer.store.store import Store
 from lienthong.consumer.trace import trace_rows
+from lienthong.contract.text import for_terminal, json_for_terminal
 
 _AGENCY_WIDTH = 27
 
@@ -62,19 +63,21 @@ def trace_command(
                 "replaced_by": stored.replaced_by,
             }
         click.echo(
-            json.dumps(
-                {
-                    "document_id": document_id,
-                    "document": summary,
-                    "timeline": [r.as_json() for r in rows],
-                },
-                ensure_ascii=False,
+            json_for_terminal(
+                json.dumps(
+                    {
+                        "document_id": document_id,
+                        "document": summary,
+                        "timeline": [r.as_json() for r in rows],
+                    },
+                    ensure_ascii=False,
+                )
             )
         )
         return
-    click.echo(f"document  {document_id}")
+    click.echo(f"document  {for_terminal(document_id)}")
     if stored is not None:
-        click.echo(f"subject   {stored.header.subject}")
+        click.echo(f"subject   {for_terminal(stored.header.subject)}")
         click.echo(
             f"state     {stored.state}  current status: {stored.current_status or '-'}"
             + (f"  replaced by: {stored.replaced_by}" if stored.replaced_by else "")
@@ -86,5 +89,5 @@ def trace_command(
         place = f"  [{row.where}]" if row.where else ""
         click.echo(
             f"{row.at:%Y-%m-%d %H:%M:%S.%f}"[:23] + f" {row.step:<9} {row.event_type:<8}"
-            f" {agency:<27} {row.detail}{place}"
+            f" {for_terminal(agency):<27} {for_terminal(row.detail)}{place}"
         )

@@ -10,7 +10,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from annotated_types import Ge, Le
 from pydantic import (
+    AfterValidator,
+    AllowInfNan,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -22,6 +25,7 @@ from pydantic import (
 )
 
 from lienthong.contract.schemas import EventType, ParsedSchema, SchemaStore
+from lienthong.contract.text import PLAIN_TEXT_PATTERN, unsafe_character
 
 
 def _not_text(value: Any) -> Any:
@@ -30,20 +34,49 @@ def _not_text(value: Any) -> Any:
     return value
 
 
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        # Pydantic would take a number as seconds since 1970: `"occurred_at": 123` is 1970.
+        raise ValueError("Input should be an RFC 3339 string, e.g. 2026-11-25T08:30:00+07:00")  # noqa: TRY004 - pydantic turns ValueError into a 422 entry
+    return value
+
+
+def _plain_text(value: str) -> str:
+    found = unsafe_character(value)
+    if found is not None:
+        raise ValueError(f"text may not contain {found}")
+    return value
+
+
 # JSON's own types only: "0" is not a revision number. As in JSON Schema, 10.0 is an integer
-# and a float field takes 15210 (JSON writers print 15210.0 so).
-JsonInt = Annotated[int, BeforeValidator(_not_text)]
+# and a float field takes 15210 (JSON writers print 15210.0 so). Each integer fits its Avro
+# type: a Java reader cannot read an `int` of 2**40, and every subscriber would choke on it.
+JsonInt = Annotated[int, Ge(-(2**31)), Le(2**31 - 1), BeforeValidator(_not_text)]
+JsonLong = Annotated[int, Ge(-(2**63)), Le(2**63 - 1), BeforeValidator(_not_text)]
+# NaN and Infinity are not numbers a report can mean; stores would keep them as NULL.
+JsonFloat = Annotated[float, AllowInfNan(False)]
+# No control character but tab and line feed, no bidi override: what a recipient's screen or
+# terminal shows must be what was sent.
+Text = Annotated[
+    StrictStr,
+    AfterValidator(_plain_text),
+    Field(json_schema_extra={"pattern": PLAIN_TEXT_PATTERN}),
+]
 
 _PRIMITIVES: dict[str, Any] = {
-    "string": StrictStr,
+    "string": Text,
     "int": JsonInt,
-    "long": JsonInt,
-    "double": float,
-    "float": float,
+    "long": JsonLong,
+    "double": JsonFloat,
+    "float": JsonFloat,
     "boolean": StrictBool,
     "bytes": bytes,
 }
-_LOGICAL: dict[str, Any] = {"uuid": UUID, "timestamp-millis": AwareDatetime, "date": date}
+_LOGICAL: dict[str, Any] = {
+    "uuid": UUID,
+    "timestamp-millis": Annotated[AwareDatetime, BeforeValidator(_text_only)],
+    "date": Annotated[date, BeforeValidator(_text_only)],
+}
 
 # The publisher may leave these out: the API fills a fresh event id and the time of receipt.
 _SERVER_DEFAULTS = {

@@ -84,3 +84,24 @@ def test_trace_of_a_missing_store_file_says_so_and_creates_nothing(tmp_path: Pat
     assert result.exit_code == 1
     assert "the file does not exist" in result.stderr
     assert not missing.exists()
+
+
+def test_trace_shows_a_stored_subject_s_control_and_bidi_characters_as_escapes(
+    tmp_path: Path,
+) -> None:
+    # A record written before the API refused them (or by another path): what is stored is
+    # still printed so that it cannot act on the operator's terminal.
+    url = f"sqlite:///{tmp_path / 'nghe-an.sqlite'}"
+    document = examples.document(event_id=uuid4())
+    document["subject"] = "V/v\x1b[2J\x1b[31mREVOKED\u202eexe.txt"
+    topic = "lienthong.deliver.tinh-nghe-an"
+    _persist(url, topic, [(EventType.DOCUMENT, document)], ("000.00.00.H41",))
+
+    result = CliRunner().invoke(main, ["trace", DOC, "--db", url])
+    assert result.exit_code == 0, result.output
+    assert "subject   V/v\\x1b[2J\\x1b[31mREVOKED\\u202eexe.txt" in result.stdout
+    assert not {"\x1b", "\u202e"} & set(result.stdout)
+
+    as_json = CliRunner().invoke(main, ["trace", DOC, "--db", url, "--json"])
+    assert not {"\x1b", "\u202e"} & set(as_json.stdout)
+    assert json.loads(as_json.stdout)["document"]["subject"] == document["subject"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pydantic.json_schema import models_json_schema
 
 from lienthong import __version__
+from lienthong.contract import strict_json
 from lienthong.contract.schemas import EventType
 from lienthong.directory.model import Endpoint
 from lienthong.plumbing.health import OK
@@ -263,8 +263,8 @@ async def _read(request: Request, deps: ApiDeps) -> tuple[Endpoint, Any]:
             raise _Refused(413, f"body is over the limit of {limit} bytes")
         chunks.append(chunk)
     try:
-        return caller, json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as exc:
+        return caller, strict_json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as exc:  # JsonRefused is a ValueError
         raise _Refused(400, f"body is not valid JSON: {exc}") from None
 
 
