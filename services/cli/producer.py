@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import signal
 
 import click
 import structlog
@@ -31,6 +32,8 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
     """Serve POST /v1/documents, /v1/reports, /v1/statuses (and :batch), /readyz, /metrics.
 
     /readyz answers 503 while LIENTHONG_PRODUCER_MAINTENANCE_FILE exists (maintenance mode).
+    The directory file is reloaded when it changes (checked every
+    LIENTHONG_PRODUCER_DIRECTORY_CHECK_INTERVAL_S) and on SIGHUP: a revoked key stops working.
 
     Example: LIENTHONG_KAFKA_BOOTSTRAP=127.0.0.1:9092 lienthong producer serve --port 8080
     """
@@ -44,7 +47,8 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> None:
             " published demo keys (demo-key-<endpoint id>); give them their own credentials"
             " in the directory, or listen on 127.0.0.1"
         )
-    service = build_producer(settings, directory=directory)  # parsed once, above
+    service = build_producer(settings, directory=directory, live=True)  # parsed once, above
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: service.reload())
     maintenance = settings.producer.maintenance_file
     service_health(service.app).maintenance = MaintenanceFlag(maintenance)
     service.publisher.start()  # the application's lifespan closes it when uvicorn shuts down

@@ -105,10 +105,22 @@ def _check_endpoints(
     # Kafka refuses a topic whose name differs from an existing one only by '.' versus '_'
     # (they collide in its metric names), so compare names with the two made equal.
     topics: dict[str, int] = {}
+    credentials: dict[str, int] = {}
     for endpoint_id, index in first.endpoints.items():
         line = where.line("endpoints", index)
         if endpoint_id not in served:
             found.warn(line, f"endpoint {endpoint_id!r} serves no agencies")
+        credential = spec.endpoints[index].credential_sha256
+        if credential is not None:
+            # One key would authenticate as whichever endpoint was read last: never allowed.
+            holder = credentials.setdefault(credential, index)
+            if holder != index:
+                found.error(
+                    line,
+                    f"endpoints {spec.endpoints[holder].id!r} (line"
+                    f" {where.line('endpoints', holder)}) and {endpoint_id!r} have the same"
+                    " credential_sha256: give each endpoint a key of its own",
+                )
         topic = _topic(spec.endpoints[index])
         other = topics.setdefault(topic.replace(".", "_"), index)
         if other != index:

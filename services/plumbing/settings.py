@@ -148,6 +148,9 @@ class ProducerSettings(_Section):
     readiness_interval_s: float = Field(default=5.0, gt=0)
     # While this file exists /readyz answers 503 (see docs/operations.md#maintenance-mode).
     maintenance_file: OptionalPath = None
+    # How often the directory file is checked for a change (SIGHUP reloads it at once): a
+    # revoked key stops working within this many seconds.
+    directory_check_interval_s: float = Field(default=5.0, gt=0)
 
 
 class RouterSettings(_Section):

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from lienthong.contract.agency import AgencyCodePattern
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
+from lienthong.directory.live import DirectoryHolder
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
 from lienthong.plumbing.settings import Settings
@@ -31,6 +32,11 @@ class ProducerService:
     app: FastAPI
     publisher: ReadyPublisher
     registry: CollectorRegistry
+    directory: _Directory
+
+    def reload(self) -> None:
+        """Reload the directory file before the next request (what SIGHUP does)."""
+        self.directory.reload()
 
 
 def build_producer(
@@ -39,14 +45,20 @@ def build_producer(
     registry: CollectorRegistry | None = None,
     directory: Directory | None = None,
     publisher: ReadyPublisher | None = None,
+    live: bool = False,
 ) -> ProducerService:
-    """Build the producer service from settings; tests may inject the directory or publisher."""
+    """Build the producer service from settings; tests may inject the directory or publisher.
+
+    `live`: the directory file (settings.directory.path) is watched and reloaded when it
+    changes, or at once after `ProducerService.reload()` (SIGHUP); `directory` is then the
+    file's content just loaded. Otherwise the directory never changes.
+    """
     registry = registry or CollectorRegistry()
     agency_codes = AgencyCodePattern(settings.contract.agency_code_pattern)
-    loaded = directory or load_directory(settings.directory.path, agency_codes=agency_codes)
     store = SchemaStore.from_package()
     models = build_models(store)
     metrics = ProducerMetrics(registry)
+    holder = _directory(settings, agency_codes, metrics, directory, live=live)
     config = settings.producer
     if publisher is None:
         publisher = KafkaPublisher(
@@ -59,7 +71,7 @@ def build_producer(
     ingest = Ingest(
         validator=EventValidator(models),
         codec=Codec(store),
-        directory=lambda: loaded,
+        directory=holder.now,
         agency_codes=agency_codes,
         publisher=publisher,
         cache=IdempotencyCache[Answer](config.idempotency_entries, config.idempotency_ttl_s),
@@ -68,7 +80,7 @@ def build_producer(
     )
     deps = ApiDeps(
         ingest=ingest,
-        auth=Authenticator(lambda: loaded),
+        auth=Authenticator(holder.now),
         publisher=publisher,
         metrics=metrics,
         registry=registry,
@@ -76,4 +88,50 @@ def build_producer(
         max_body_bytes=config.max_body_bytes,
         max_batch=config.max_batch,
     )
-    return ProducerService(create_app(deps), publisher, registry)
+    return ProducerService(create_app(deps), publisher, registry, holder)
+
+
+class _Directory:
+    """The directory the API checks against: fixed, or the file's, reloaded when it changes."""
+
+    def __init__(self, fixed: Directory | None, holder: DirectoryHolder | None) -> None:
+        self._fixed = fixed
+        self._holder = holder
+
+    def now(self) -> Directory:
+        """Return the directory in use, reloaded first if its file changed.
+
+        The file is checked at most once an interval (one stat, on the event loop; a reload
+        parses the file there too, as the router does between batches).
+        """
+        if self._holder is None:
+            assert self._fixed is not None
+            return self._fixed
+        self._holder.maybe_reload()
+        return self._holder.current
+
+    def reload(self) -> None:
+        """Reload at the next request (SIGHUP)."""
+        if self._holder is not None:
+            self._holder.request()
+
+
+def _directory(
+    settings: Settings,
+    codes: AgencyCodePattern,
+    metrics: ProducerMetrics,
+    loaded: Directory | None,
+    *,
+    live: bool,
+) -> _Directory:
+    if not live:
+        fixed = loaded or load_directory(settings.directory.path, agency_codes=codes)
+        return _Directory(fixed, None)
+    holder = DirectoryHolder(
+        settings.directory.path,
+        lambda path: load_directory(path, agency_codes=codes),
+        check_interval_s=settings.producer.directory_check_interval_s,
+        on_reload=lambda outcome: metrics.directory_reloads.labels(outcome).inc(),
+        initial=loaded,
+    )
+    return _Directory(None, holder)

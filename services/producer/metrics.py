@@ -57,5 +57,13 @@ class ProducerMetrics:
             "Answers kept to replay retries of the same event id.",
             registry=registry,
         )
+        self.directory_reloads = Counter(
+            "lienthong_producer_directory_reloads_total",
+            "Directory reloads (file changed or SIGHUP), by outcome (applied, refused).",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in ("applied", "refused"):
+            self.directory_reloads.labels(outcome)
         self.kafka = KafkaStats("producer", registry)
         register_build_info("producer", registry)

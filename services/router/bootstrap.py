@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from lienthong.contract.agency import AgencyCodePattern
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
+from lienthong.directory.live import DirectoryHolder
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
 from lienthong.plumbing.health import OK, Health, Heartbeat, MaintenanceFlag
@@ -25,7 +26,6 @@ from lienthong.router.clients import RebuildLimits
 from lienthong.router.decide import Router
 from lienthong.router.loop import RouterLoop
 from lienthong.router.metrics import RouterMetrics
-from lienthong.router.reload import DirectoryHolder
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from lienthong.contract.codec import Codec
+from lienthong.directory.live import DirectoryHolder
 from lienthong.directory.model import Directory
 from lienthong.plumbing.backoff import capped_backoff
 from lienthong.plumbing.consuming import Assignment, consume_batch, next_offsets, usable
@@ -45,7 +46,6 @@ from lienthong.router.records import (
     rejection_status,
     routed_at_header,
 )
-from lienthong.router.reload import DirectoryHolder
 from lienthong.router.transactor import ClientsBroken, kafka_error
 
 log = structlog.get_logger("lienthong.router")

@@ -157,6 +157,13 @@ ENDPOINTS_BAD = {
         "  - {id: x_y, name: A}\n  - {id: x.y, name: B}\n",
         [(6, "endpoints 'x_y' (line 5) and 'x.y' deliver to topics Kafka cannot tell apart")],
     ),
+    "one key for two endpoints": (
+        (
+            f"  - {{id: a, name: A, credential_sha256: {'ab' * 32}}}\n"
+            f"  - {{id: b, name: B, credential_sha256: {'ab' * 32}}}\n"
+        ),
+        [(6, "endpoints 'a' (line 5) and 'b' have the same credential_sha256")],
+    ),
     "credential not a hash": (
         "  - {id: other, name: Other, credential_sha256: demo-key-other}\n",
         [(5, "endpoints[2].credential_sha256: String should match pattern")],

@@ -18,6 +18,7 @@ from lienthong.contract.codec import Codec
 from lienthong.contract.headers import EventHeaders
 from lienthong.contract.outgoing import prepare
 from lienthong.contract.schemas import EventType, SchemaStore
+from lienthong.directory.live import DirectoryHolder
 from lienthong.directory.loader import load_directory
 from lienthong.plumbing.bounded import Abandoned, CallAbandoned, CallThread
 from lienthong.plumbing.health import OK, Heartbeat
@@ -26,7 +27,6 @@ from lienthong.router.clients import RebuildLimits, RouterGaveUp
 from lienthong.router.decide import Router
 from lienthong.router.loop import RouterLoop
 from lienthong.router.metrics import RouterMetrics
-from lienthong.router.reload import DirectoryHolder
 from tests.support.api import EXAMPLE_DIRECTORY
 from tests.support.router_fakes import INBOUND, FakeBroker, FakeInboundConsumer, FakeTxnProducer
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lienthong.directory.live import DirectoryHolder
 from lienthong.directory.loader import load_directory
-from lienthong.router.reload import DirectoryHolder
 from tests.support.api import EXAMPLE_DIRECTORY
 
 EXTRA_GROUP = """

@@ -1,4 +1,4 @@
-"""The directory in use, replaced between batches on SIGHUP or when its file changes."""
+"""The directory in use, replaced on SIGHUP or when its file changes (router and API alike)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import structlog
 
 from lienthong.directory.model import Directory
 
-log = structlog.get_logger("lienthong.router.directory")
+log = structlog.get_logger("lienthong.directory")
 
 
 class DirectoryHolder:
@@ -24,6 +24,7 @@ class DirectoryHolder:
         check_interval_s: float,
         on_reload: Callable[[str], None] = lambda _outcome: None,
         clock: Callable[[], float] = time.monotonic,
+        initial: Directory | None = None,
     ) -> None:
         self._path = path
         self._load = load
@@ -33,10 +34,11 @@ class DirectoryHolder:
         self._requested = False
         self._stamp = self._file_stamp()
         self._next_check = clock() + check_interval_s
-        self.current = load(path)
+        # `initial`: the caller has just loaded and checked the file (not read twice).
+        self.current = load(path) if initial is None else initial
 
     def request(self) -> None:
-        """Ask for a reload at the next batch boundary (the SIGHUP handler calls this)."""
+        """Ask for a reload at the next check (the SIGHUP handler calls this)."""
         self._requested = True
 
     def maybe_reload(self) -> bool:
