@@ -21,6 +21,8 @@ from lienthong.consumer.rows import (
     StatusRow,
 )
 from lienthong.contract import headers as h
+from lienthong.contract.authority import REASON as FOREIGN_DOCUMENT
+from lienthong.contract.authority import foreign_documents
 from lienthong.contract.codec import Codec, Decoded
 from lienthong.contract.errors import BadHeaders, DecodeError
 from lienthong.contract.events import business_key, organization, sender_of
@@ -131,6 +133,9 @@ def _document(event: EventRow, decoded: Decoded, owed: tuple[OutboxRow, ...]) ->
         raise Unmappable("invalid-business", f"{action} without a reason")
     if action == "REPLACE" and not business["replacements"]:
         raise Unmappable("invalid-business", "REPLACE names no document it replaces")
+    foreign = [message for _, message in foreign_documents(record)]
+    if foreign:
+        raise Unmappable(FOREIGN_DOCUMENT, "; ".join(foreign))
     document_id = record["document_id"]
     history = HistoryRow(
         event.event_id, document_id, action, business.get("reason"), event.occurred_at

@@ -16,6 +16,7 @@ DLQ_REASONS = (
     "not-routed",
     "foreign-recipient",
     "invalid-business",
+    "foreign-document",
     "invalid-report",
     "invalid-status",
     "bad-magic",

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lienthong.contract.agency import AgencyCodePattern
+from lienthong.contract.authority import foreign_documents
 from lienthong.contract.schemas import EventType
 from lienthong.directory.model import Directory
 
@@ -90,12 +91,8 @@ def _recipients(record: Mapping[str, Any], ctx: RuleContext) -> Iterator[Problem
 
 
 def _document(record: Mapping[str, Any], ctx: RuleContext) -> Iterator[Problem]:
-    sender = record["from_organ"]["organ_id"]
-    if not record["document_id"].startswith(f"{sender},"):
-        yield Problem(
-            "/document_id",
-            f"must be the sender's edXML id '{sender},yyyy/MM/dd,Number/Notation'",
-        )
+    for pointer, message in foreign_documents(record):
+        yield Problem(pointer, message)
     if not record["subject"].strip():
         yield Problem("/subject", "must not be empty")
     elif len(record["subject"]) > SUBJECT_MAX:

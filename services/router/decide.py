@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from lienthong.contract.authority import REASON, foreign_documents
 from lienthong.contract.codec import Codec, Decoded
 from lienthong.contract.errors import BadHeaders, DecodeError
 from lienthong.contract.events import check_agreement, sender_of
@@ -135,6 +136,10 @@ class Router:
     def _addressed(self, decoded: Decoded, headers: EventHeaders, directory: Directory) -> Decision:
         record = decoded.record
         sender = sender_of(record)
+        if decoded.event_type is EventType.DOCUMENT:
+            foreign = [message for _, message in foreign_documents(record)]
+            if foreign:
+                return self._refuser(decoded, headers, directory)(REASON, "; ".join(foreign))
         route = self._route(directory, sender, tuple(record["recipients"]))
         if isinstance(route, Refusal):
             return self._refuser(decoded, headers, directory)(route.reason, route.detail)

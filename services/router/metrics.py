@@ -24,6 +24,7 @@ DLQ_REASONS = (
     "unknown-sender",
     "unknown-recipient",
     "policy-violation",
+    "foreign-document",
     "redeliver-nowhere",
     "no-recipients",
     "unexpected-error",

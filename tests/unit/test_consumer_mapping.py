@@ -216,3 +216,28 @@ def test_undecodable_bytes_leave_the_event_unknown() -> None:
     with pytest.raises(Unmappable) as caught:
         map_record(Envelope("t", 0, 0, b"k", b"\x00junk", (), 0), CODEC, NOW)
     assert (caught.value.event_id, caught.value.event_type) == (None, "unknown")
+
+
+MINISTRY_OF_FINANCE_DOCUMENT = "000.00.00.G06,2026/11/20,512/BTC-NSNN"
+
+
+def test_a_replace_naming_another_agencys_document_is_refused_and_stores_nothing() -> None:
+    # The attack of issue 14: the Government Office's key, on the raw Kafka path, marking the
+    # Ministry of Finance's document replaced in every recipient's store.
+    record = revoke(
+        examples.document(event_id=uuid4(), number="7818"),
+        "REPLACE",
+        replacements=[{"document_id": MINISTRY_OF_FINANCE_DOCUMENT, "organ_ids": []}],
+    )
+    with pytest.raises(Unmappable) as caught:
+        map_record(delivered(EventType.DOCUMENT, record), CODEC, NOW)
+    assert caught.value.reason == "foreign-document"
+    assert f"{MINISTRY_OF_FINANCE_DOCUMENT} is not a document of 000.00.00.G22" in str(caught.value)
+
+
+def test_an_update_of_another_agencys_document_id_is_refused() -> None:
+    record = revoke(examples.document(event_id=uuid4()), "UPDATE")
+    record["document_id"] = MINISTRY_OF_FINANCE_DOCUMENT
+    with pytest.raises(Unmappable) as caught:
+        map_record(delivered(EventType.DOCUMENT, record), CODEC, NOW)
+    assert caught.value.reason == "foreign-document"

@@ -129,3 +129,21 @@ async def test_tab_and_line_feed_and_vietnamese_text_are_kept(
     response = await client.post("/v1/documents", json=document(subject=subject), headers=VPCP)
     assert response.status_code == 202, response.text
     assert len(publisher.sent) == 1
+
+
+async def test_a_replace_naming_another_agencys_document_is_422(
+    client: httpx.AsyncClient, publisher: FakePublisher
+) -> None:
+    ministry = "000.00.00.G06,2026/11/20,512/BTC-NSNN"
+    business = {
+        "action": "REPLACE",
+        "reason": "thay thế",
+        "staff": None,
+        "replacements": [{"document_id": ministry, "organ_ids": ["000.00.00.H41"]}],
+    }
+    response = await client.post("/v1/documents", json=document(business=business), headers=VPCP)
+    assert response.status_code == 422, response.text
+    assert _errors(response)["/business/replacements/0/document_id"] == (
+        f"{ministry} is not a document of 000.00.00.G22: an agency replaces only its own documents"
+    )
+    assert publisher.sent == []

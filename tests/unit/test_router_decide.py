@@ -270,3 +270,19 @@ def test_a_redelivery_is_checked_like_any_event() -> None:
     decision = ROUTER.decide(_redelivered("tp-ha-noi", record=record), DIRECTORY)
     assert isinstance(decision, Rejected)
     assert decision.reason == "policy-violation"
+
+
+def test_a_replace_of_another_agencys_document_is_dead_lettered_and_the_sender_told() -> None:
+    record = examples.document(event_id=uuid4(), number="7818")
+    record["business"] = {
+        "action": "REPLACE",
+        "reason": "thay thế",
+        "staff": None,
+        "replacements": [{"document_id": "000.00.00.G06,2026/11/20,512/BTC", "organ_ids": []}],
+    }
+    decision = ROUTER.decide(envelope(record=record), DIRECTORY)
+    assert isinstance(decision, Rejected)
+    assert decision.reason == "foreign-document"
+    assert "000.00.00.G06,2026/11/20,512/BTC is not a document of 000.00.00.G22" in decision.detail
+    assert decision.notify is not None  # a 02 goes back to the sender's endpoint
+    assert decision.notify.endpoint_id == "vpcp"
