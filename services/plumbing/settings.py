@@ -176,7 +176,9 @@ class RouterSettings(_Section):
     metrics_port: int = Field(default=9101, ge=0, le=65535)
     directory_check_interval_s: float = Field(default=5.0, gt=0)
     # Who rejects an unroutable document (the Status 02 the sender gets): the axis operator.
-    axis_organ_id: str = "000.00.00.G22"
+    # An id no endpoint serves, so no endpoint can speak in the axis's name: the router refuses
+    # a directory that holds it. (It was the Government Office's code, which vpcp serves.)
+    axis_organ_id: str = "000.00.00.A00"
     axis_organ_name: str = "Trục liên thông văn bản quốc gia"
     # How long one call of the transactional producer may wait for the broker. A call that has
     # not returned 5 s after that (librdkafka can block past its own timeout when the

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from lienthong.contract.agency import AgencyCodePattern
 from lienthong.contract.codec import Codec
 from lienthong.contract.schemas import SchemaStore
+from lienthong.directory.errors import DirectoryError, Problem
 from lienthong.directory.live import DirectoryHolder
 from lienthong.directory.loader import load_directory
 from lienthong.directory.model import Directory
@@ -58,7 +59,18 @@ def build_router(
     codes = AgencyCodePattern(settings.contract.agency_code_pattern)
 
     def load(path: Path) -> Directory:
-        return load_directory(path, agency_codes=codes)
+        directory = load_directory(path, agency_codes=codes)
+        axis = settings.router.axis_organ_id
+        agency = directory.agencies.get(axis)
+        if agency is not None:
+            # The endpoint serving it could send statuses 02 "rejected by the axis".
+            message = (
+                f"agency {axis} ({agency.name}, served by endpoint {agency.endpoint}) is the"
+                " axis's own id (LIENTHONG_ROUTER_AXIS_ORGAN_ID): the axis's id must be one no"
+                " endpoint serves; choose another one, or remove it from the directory"
+            )
+            raise DirectoryError([Problem(str(path), 1, message)])
+        return directory
 
     def reloaded(outcome: str) -> None:
         metrics.directory_reloads.labels(outcome).inc()

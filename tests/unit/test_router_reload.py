@@ -3,8 +3,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from prometheus_client import CollectorRegistry
+
+from lienthong.directory.errors import DirectoryError
 from lienthong.directory.live import DirectoryHolder
 from lienthong.directory.loader import load_directory
+from lienthong.plumbing.settings import DirectorySettings, RouterSettings, Settings
+from lienthong.router.bootstrap import build_router
 from tests.support.api import EXAMPLE_DIRECTORY
 
 EXTRA_GROUP = """
@@ -67,3 +73,18 @@ def test_reload_request_rereads_even_an_unchanged_file(tmp_path: Path) -> None:
     holder.request()
     assert holder.maybe_reload()
     assert outcomes == ["applied"]
+
+
+def test_a_directory_holding_the_axiss_own_id_is_refused_by_the_router(tmp_path: Path) -> None:
+    # The Government Office's code was the axis's default: vpcp could send 02s in its name.
+    settings = Settings(
+        directory=DirectorySettings(path=EXAMPLE_DIRECTORY),
+        router=RouterSettings(axis_organ_id="000.00.00.G22"),
+    )
+    with pytest.raises(DirectoryError) as caught:
+        build_router(settings, registry=CollectorRegistry())
+    [problem] = caught.value.problems
+    assert "agency 000.00.00.G22 (Văn phòng Chính phủ, served by endpoint vpcp)" in str(problem)
+    assert "the axis's id must be one no endpoint serves" in str(problem)
+    # The default is one no endpoint of the example serves.
+    assert Settings().router.axis_organ_id not in load_directory(EXAMPLE_DIRECTORY).agencies
