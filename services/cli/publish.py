@@ -134,7 +134,8 @@ def _outcome(item: Item, result: PublishResult | ProducerError) -> Outcome:
     type=click.IntRange(0, 20),
     default=3,
     show_default=True,
-    help="Retries of events answered 503, with capped jittered backoff honouring Retry-After.",
+    help="Retries of events answered 503 or 429, with capped jittered backoff honouring"
+    " Retry-After.",
 )
 @pass_runtime
 def publish_command(

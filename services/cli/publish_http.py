@@ -1,4 +1,4 @@
-"""Send events through the ingestion API's batch endpoints, retrying what was answered 503."""
+"""Send events through the ingestion API's batch endpoints, retrying what was answered 503/429."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from lienthong.contract.schemas import EventType
 
 KINDS = {EventType.DOCUMENT: "documents", EventType.REPORT: "reports", EventType.STATUS: "statuses"}
 UNAVAILABLE = 503
+TOO_MANY = 429  # over the endpoint's fair-use rate: nothing published, retry after Retry-After
+_RETRIED = frozenset({UNAVAILABLE, TOO_MANY})
 BAD_GATEWAY = 502
 TOO_LARGE = 413
 UNPROCESSABLE = 422
@@ -60,8 +62,8 @@ class HttpSender:
         todo = list(range(len(chunk)))
         for attempt in range(self.retries + 1):
             retry_after_s = self._attempt(chunk, todo, done)
-            # Only the 503s go again, with the event ids they had: the API deduplicates by id.
-            todo = [i for i in todo if done[i].status == UNAVAILABLE]
+            # Only 503s and 429s go again, with the event ids they had: the API deduplicates.
+            todo = [i for i in todo if done[i].status in _RETRIED]
             if not todo or attempt == self.retries:
                 break
             self.sleep(backoff_s(attempt, retry_after_s))

@@ -151,6 +151,11 @@ class ProducerSettings(_Section):
     # How often the directory file is checked for a change (SIGHUP reloads it at once): a
     # revoked key stops working within this many seconds.
     directory_check_interval_s: float = Field(default=5.0, gt=0)
+    # Fair use, per endpoint and per API process: events a second on average, and at once. Well
+    # above what one endpoint sends in the national systems, well below what floods the axis;
+    # 0 turns the limit off (benchmarks only).
+    rate_limit_events_per_s: float = Field(default=1000.0, ge=0)
+    rate_limit_burst: int = Field(default=10_000, ge=1)
 
 
 class RouterSettings(_Section):

@@ -22,6 +22,7 @@ from lienthong.producer.ingest import Answer, Ingest
 from lienthong.producer.json_models import build_models
 from lienthong.producer.metrics import ProducerMetrics
 from lienthong.producer.publisher import KafkaPublisher
+from lienthong.producer.ratelimit import RateLimiter
 from lienthong.producer.validation import EventValidator
 
 
@@ -87,6 +88,7 @@ def build_producer(
         models=models,
         max_body_bytes=config.max_body_bytes,
         max_batch=config.max_batch,
+        limiter=RateLimiter(config.rate_limit_events_per_s, config.rate_limit_burst),
     )
     return ProducerService(create_app(deps), publisher, registry, holder)
 

@@ -57,6 +57,12 @@ class ProducerMetrics:
             "Answers kept to replay retries of the same event id.",
             registry=registry,
         )
+        self.rate_limited = Counter(
+            "lienthong_producer_rate_limited_events_total",
+            "Events refused with 429 because their endpoint was over its rate limit.",
+            ["endpoint"],
+            registry=registry,
+        )
         self.directory_reloads = Counter(
             "lienthong_producer_directory_reloads_total",
             "Directory reloads (file changed or SIGHUP), by outcome (applied, refused).",

@@ -26,6 +26,7 @@ from lienthong.producer.api.observe import LOG_FIELDS, RequestObserver
 from lienthong.producer.ingest import Answer, Ingest, Publishes, problem
 from lienthong.producer.json_models import ApiModel
 from lienthong.producer.metrics import ProducerMetrics
+from lienthong.producer.ratelimit import RateLimiter
 from lienthong.producer.rules import Problem
 
 KINDS: Mapping[str, EventType] = {
@@ -67,6 +68,7 @@ class ApiDeps:
     models: Mapping[EventType, type[ApiModel]]
     max_body_bytes: int
     max_batch: int
+    limiter: RateLimiter
 
 
 class _Refused(Exception):
@@ -144,7 +146,7 @@ def service_health(app: FastAPI) -> ServiceHealth:
 def _add_routes(app: FastAPI, deps: ApiDeps, kind: str, event_type: EventType) -> None:
     model = deps.models[event_type].__name__
     errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": ProblemBody} for code in (400, 401, 413, 415, 422)
+        code: {"model": ProblemBody} for code in (400, 401, 413, 415, 422, 429)
     }
 
     @app.post(
@@ -164,6 +166,7 @@ def _add_routes(app: FastAPI, deps: ApiDeps, kind: str, event_type: EventType) -
     )
     async def publish_one(request: Request) -> JSONResponse:
         caller, data = await _read(request, deps)
+        _within_rate(deps, caller, 1)
         answer = await deps.ingest.submit(
             caller, event_type, data, request.headers.get("traceparent")
         )
@@ -212,6 +215,7 @@ def _add_routes(app: FastAPI, deps: ApiDeps, kind: str, event_type: EventType) -
         if len(events) > deps.max_batch:
             title = f"{len(events)} events; a batch holds at most {deps.max_batch}"
             return JSONResponse(problem(422, title, (Problem("/events", title),)), 422)
+        _within_rate(deps, caller, len(events))
         trace = request.headers.get("traceparent")
         answers = await asyncio.gather(
             *(deps.ingest.submit(caller, event_type, e, trace) for e in events)
@@ -230,6 +234,19 @@ def _add_routes(app: FastAPI, deps: ApiDeps, kind: str, event_type: EventType) -
         )
         body = {"results": results, "accepted": accepted, "failed": len(answers) - accepted}
         return JSONResponse(body, 200)
+
+
+def _within_rate(deps: ApiDeps, caller: Endpoint, events: int) -> None:
+    """Refuse the request whole (429, Retry-After) when its endpoint is over its rate."""
+    wait = deps.limiter.take(caller.id, events)
+    if wait:
+        deps.metrics.rate_limited.labels(caller.id).inc(events)
+        limiter = deps.limiter
+        title = (
+            f"endpoint {caller.id} is over its limit of {limiter.rate:g} events/s"
+            f" (burst {limiter.burst}): retry after {wait} s"
+        )
+        raise _Refused(429, title, {"Retry-After": str(wait)})
 
 
 def _log_fields(request: Request, fields: dict[str, Any]) -> None:
