@@ -36,6 +36,7 @@ class FakeApi:
     """
 
     unavailable: int = 0
+    rate_limited: int = 0  # whole requests answered 429 first
     flaky: set[str] = field(default_factory=set)
     max_items: int = 1000
     too_many: int = 422  # the real API's answer; 413 is what a body over its size limit gets
@@ -46,6 +47,10 @@ class FakeApi:
         assert request.headers["Authorization"] == "Bearer k-123"
         events = json.loads(request.content)["events"]
         self.requests.append((request.url.path, [e.get("event_id") for e in events]))
+        if self.rate_limited:
+            self.rate_limited -= 1
+            problem = {"status": 429, "title": "endpoint x is over its limit", "errors": []}
+            return httpx.Response(429, json=problem, headers={"Retry-After": "3"})
         if self.unavailable:
             self.unavailable -= 1
             problem = {"status": 503, "title": "Kafka is unavailable", "errors": []}
@@ -239,6 +244,17 @@ def test_503_is_retried_after_retry_after_with_the_same_event_ids(tmp_path: Path
     (_, first), (_, second) = api.requests
     assert first == second
     assert len(set(first)) == 3
+
+
+def test_429_is_retried_after_retry_after_with_the_same_event_ids(tmp_path: Path) -> None:
+    api = FakeApi(rate_limited=1)
+    outcome = run(
+        tmp_path, json.dumps([{**STATUS, "event_id": None}] * 2), "--type", "status", api=api
+    )
+    assert outcome.result.exit_code == 0, outcome.result.output
+    assert outcome.sleeps == [3.0]
+    (_, first), (_, second) = api.requests
+    assert first == second
 
 
 def test_an_item_level_503_retries_that_event_alone(tmp_path: Path) -> None:
