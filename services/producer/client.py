@@ -96,6 +96,22 @@ def _caught(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | Prod
         return exc
 
 
+def _force_closed(producer: object) -> None:
+    """Finish a close that kafka-python gave up: stop its sender thread, mark it closed.
+
+    kafka-python 3's `close()` flushes first and raises when records are still pending at its
+    timeout (a broker that is gone), before it stops the sender thread. Left so, the thread
+    reconnects and logs for the rest of the process, and the producer's `__del__` flushes
+    again and raises. The records it held fail; the caller was told the close failed.
+    """
+    sender = getattr(producer, "_sender", None)
+    if sender is not None and sender.is_alive():
+        sender.force_close()
+        sender.join(5.0)
+    if hasattr(producer, "_closed"):
+        vars(producer)["_closed"] = True  # what close() sets once it got this far
+
+
 def kafka_python_producer(kafka: KafkaSettings, timeout_s: float) -> ProducerPort:
     """Build the idempotent kafka-python producer (it connects to the cluster here)."""
     producer: ProducerPort = make_producer(kafka, **producer_overrides(kafka, timeout_s))
@@ -180,6 +196,7 @@ class Publisher:
             try:
                 producer.close(timeout=self._timeout_s)
             except KafkaError as exc:
+                _force_closed(producer)
                 raise _down(f"close: {exc}") from exc
 
     def __enter__(self) -> Publisher:

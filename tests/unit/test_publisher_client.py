@@ -229,3 +229,42 @@ def test_every_kafka_wait_fits_the_publish_timeout() -> None:
         # kafka-python refuses a delivery timeout under linger + one request
         assert config["delivery_timeout_ms"] > config["linger_ms"] + config["request_timeout_ms"]
     assert producer_overrides(kafka, 300)["delivery_timeout_ms"] == kafka.delivery_timeout_ms
+
+
+@dataclass
+class StuckSender:
+    """kafka-python's sender thread, still running when close() gave up."""
+
+    alive: bool = True
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+    def force_close(self) -> None:
+        self.alive = False
+
+    def join(self, timeout: float | None = None) -> None:
+        assert not self.alive, f"joined for {timeout} s while still running"
+
+
+class UnflushableProducer(FakeProducer):
+    """A producer whose close times out in its flush, as kafka-python's does with no broker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sender = StuckSender()
+        self._closed = False
+
+    def close(self, timeout: float | None = None) -> None:
+        raise KafkaTimeoutError(f"Timeout waiting for future ({timeout} s)")
+
+
+def test_a_close_that_times_out_still_stops_the_sender_thread() -> None:
+    producer = UnflushableProducer()
+    pub = publisher(Factory(producer))
+    pub.publish("document", to_json(EXAMPLES[EventType.DOCUMENT]()))
+    with pytest.raises(BrokerUnavailable, match="close"):
+        pub.close()
+    # Otherwise the thread reconnects and logs forever, and __del__ flushes and raises again.
+    assert not producer._sender.alive
+    assert producer._closed
