@@ -187,10 +187,11 @@ def test_ten_thousand_good_and_bad_records_all_accounted_for(dep: Deployment) ->
         delivered = read_committed(dep.kafka, topics, total_copies, timeout_s=180)
         dead = read_committed(dep.kafka, [dep.settings.topics.dlq], 1000)
 
+    axis = dep.settings.router.axis_organ_id.encode()  # who sends the router's statuses 02
     rejections = [
         e
         for e in delivered
-        if dict(e.headers).get(h.SENDER) == b"000.00.00.G22"
+        if dict(e.headers).get(h.SENDER) == axis
         and dict(e.headers).get(h.EVENT_TYPE) == b"status"
         and CODEC.decode(e.value or b"").record["status_code"] == "02"
     ]
