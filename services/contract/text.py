@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0 but tab and line feed; DEL; C1; the embeddings, overrides and isolates of Unicode's bidi
-# algorithm (UAX #9).
-_REFUSED_CLASS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+# DEL and C1, then the embeddings, overrides and isolates of Unicode's bidi algorithm (UAX #9).
+_DEL_C1_BIDI = "\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+# Refused in text: C0 but tab and line feed, and the above.
+_REFUSED_CLASS = "\x00-\x08\x0b-\x1f" + _DEL_C1_BIDI
 _REFUSED = re.compile(f"[{_REFUSED_CLASS}]")
 # The same rule as a JSON Schema pattern, for the OpenAPI document (clients and fuzzers).
 PLAIN_TEXT_PATTERN = f"^[^{_REFUSED_CLASS}]*$"
 # What a terminal is never handed raw: the same, and tab and line feed too (one line a field).
-_ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ESCAPED = re.compile(f"[\x00-\x1f{_DEL_C1_BIDI}]")
 
 
 def _named(char: str) -> str:
@@ -43,7 +44,7 @@ def _escape(match: re.Match[str]) -> str:
 
 
 # In JSON text (json.dumps escapes C0 already): what a terminal acts on, as JSON escapes.
-_ESCAPED_IN_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ESCAPED_IN_JSON = re.compile(f"[{_DEL_C1_BIDI}]")
 
 
 def json_for_terminal(text: str) -> str:
